@@ -1,0 +1,185 @@
+/*
+ * lifehook — container lifecycle hook engine. The one public header.
+ *
+ * Stable C ABI (hourglass): opaque handles, status codes, JSON in and out.
+ * Rules (docs/ABI.md): functions and enum values are only ever added; tables grow
+ * only at the end and start with their size; JSON fields are only ever added.
+ *
+ * Strings returned by the library (result_json, status_json, error, ...) are
+ * malloc'd by the library and must be released with lifehook_free().
+ * `error` out-parameters may be NULL; when non-NULL they receive a one-line message
+ * on failure (and NULL on success).
+ */
+#ifndef LIFEHOOK_H
+#define LIFEHOOK_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define LIFEHOOK_API
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define LIFEHOOK_API __attribute__((visibility("default")))
+#else
+#define LIFEHOOK_API
+#endif
+
+/* Compile-time ABI version; compare with lifehook_abi_version() at run time. */
+#define LIFEHOOK_ABI_MAJOR 1
+#define LIFEHOOK_ABI_MINOR 0
+#define LIFEHOOK_VERSION_MAJOR 1
+#define LIFEHOOK_VERSION_MINOR 0
+#define LIFEHOOK_VERSION_PATCH 0
+#define LIFEHOOK_VERSION_STRING "1.0.0"
+
+typedef enum lifehook_status {
+  LIFEHOOK_OK = 0,
+  LIFEHOOK_E_INVALID = 1,     /* bad argument, JSON or spec; the error text names the JSON path and the value */
+  LIFEHOOK_E_STATE = 2,       /* call not valid in the object's current state */
+  LIFEHOOK_E_NOT_FOUND = 3,   /* unknown operation id, container name, ... */
+  LIFEHOOK_E_UNSUPPORTED = 4, /* feature not available on this system (e.g. not root for namespace exec) */
+  LIFEHOOK_E_SYSTEM = 5,      /* OS or resource error; errno text in the message */
+  LIFEHOOK_E_NOMEM = 6
+} lifehook_status;
+
+/* A context: an event loop run by a small fixed thread pool, and everything started on it. */
+typedef struct lifehook_ctx lifehook_ctx;
+
+/* Log callback. level: 0 trace, 1 debug, 2 info, 3 warning, 4 error, 5 critical.
+   Called from the library's threads; `message` is valid only during the call. */
+typedef void (*lifehook_log_fn)(void *user, int level, const char *message);
+
+/* Completion callback of lifehook_submit(). Called exactly once per operation, from an
+   event-loop thread; `result_json` is valid only during the call. Do not block in it. */
+typedef void (*lifehook_done_fn)(void *user, uint64_t op, const char *result_json);
+
+/* (LIFEHOOK_ABI_MAJOR << 16) | LIFEHOOK_ABI_MINOR of the loaded library. */
+LIFEHOOK_API uint32_t lifehook_abi_version(void);
+
+/* Version string of the loaded library, e.g. "1.0.0". Static storage; do not free. */
+LIFEHOOK_API const char *lifehook_version(void);
+
+/* Name of a status code, e.g. "LIFEHOOK_E_INVALID"; "LIFEHOOK_E_UNKNOWN" for other values. Static storage. */
+LIFEHOOK_API const char *lifehook_status_name(int status);
+
+/* Creates a context. options_json (NULL = defaults), all fields optional:
+   {"threads": 2, "logLevel": "warning"|0..5, "maxOutputBytes": 10240, "userAgent": "...",
+    "kubeletCompat": false, "verifyTLS": false}
+   On success *out receives the context; release it with lifehook_ctx_free(). */
+LIFEHOOK_API int lifehook_ctx_new(const char *options_json, lifehook_ctx **out, char **error);
+
+/* Cancels all work, kills and reaps every child, joins every thread, frees everything.
+   After it returns nothing of the library runs, so dlclose() is clean. NULL is a no-op.
+   Must not be called from a library callback. */
+LIFEHOOK_API void lifehook_ctx_free(lifehook_ctx *ctx);
+
+/* Routes the library's log lines at or above min_level to fn (NULL fn = silence).
+   Without a logger nothing is written anywhere (never to the host's stdout/stderr). */
+LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, void *user, int min_level);
+
+/* Runs one handler and blocks until it completes. Request JSON:
+   {"handler": {exactly one of "exec" | "httpGet" | "tcpSocket" | "sleep", Kubernetes field names},
+    "target": {"podIP": "127.0.0.1", "ports": [{"name": "http", "containerPort": 8080}],
+               "env": [{"name": "K", "value": "V"}], "workingDir": "/", "pid": 1234},
+    "timeoutMs": 1000, "purpose": "postStart|preStop|liveness|readiness|startup|oneshot"}
+   Returns LIFEHOOK_OK whenever the handler ran, whatever its outcome; *result_json then holds
+   {"outcome": "success|failure|timeout|canceled|error", "message": "...", "durationMs": 1.23,
+    "exitCode": 0, "signal": 0, "httpStatus": 200, "output": "...", "truncated": false, "warnings": []}
+   (fields that do not apply are omitted). Invalid requests return LIFEHOOK_E_INVALID. */
+LIFEHOOK_API int lifehook_run(lifehook_ctx *ctx, const char *request_json, char **result_json, char **error);
+
+/* Starts one handler asynchronously; `done` is called exactly once with the result
+   (also on cancel and on lifehook_ctx_free). *op (may be NULL) receives the operation id (never 0).
+   Validation errors are returned here and `done` is then not called. */
+LIFEHOOK_API int lifehook_submit(lifehook_ctx *ctx, const char *request_json, lifehook_done_fn done, void *user,
+                                 uint64_t *op, char **error);
+
+/* Cancels an operation: its process tree is killed and reaped, `done` receives outcome "canceled".
+   LIFEHOOK_E_NOT_FOUND if the operation is unknown or already completed. */
+LIFEHOOK_API int lifehook_cancel(lifehook_ctx *ctx, uint64_t op);
+
+/* Frees a string returned by the library. NULL is a no-op. */
+LIFEHOOK_API void lifehook_free(void *p);
+
+/* ---- Pods: the node-side lifecycle of a Kubernetes Pod ---------------------------------- */
+
+typedef struct lifehook_pod lifehook_pod;
+
+/* Event callback: {"type":"Normal|Warning","reason":"...","message":"...","container":"...","time":"RFC3339"}.
+   Called from an event-loop thread, in order, once per event per watcher. */
+typedef void (*lifehook_event_fn)(void *user, const char *event_json);
+
+/* Host-owned containers. struct_size = sizeof as compiled by the host; NULL callbacks mean "not supported".
+   Callbacks return 0 on success (else a non-zero errno-like value, with *error malloc'd by the host
+   when error is non-NULL; the library frees it with free()). */
+typedef struct lifehook_driver {
+  uint32_t struct_size;
+  void *user;
+  /* start one container; container_json is the Kubernetes Container; on success *info_json (malloc'd, may be
+     NULL) may give {"pid": N, "podIP": "..."} for handlers to use */
+  int (*start)(void *user, const char *pod_uid, const char *container_json, char **info_json, char **error);
+  int (*signal)(void *user, const char *pod_uid, const char *container_name, int signo);
+  int (*remove)(void *user, const char *pod_uid, const char *container_name);
+} lifehook_driver;
+
+/* Creates a pod from Kubernetes v1 Pod JSON. options_json (NULL = defaults):
+   {"driver": "process", "backoffInitialMs": 10000, "backoffMaxMs": 300000, "backoffResetMs": 600000}.
+   driver: NULL = the built-in driver named in options. */
+LIFEHOOK_API int lifehook_pod_create(lifehook_ctx *ctx, const char *pod_json, const char *options_json,
+                                     const lifehook_driver *driver, lifehook_pod **out, char **error);
+/* Starts the pod's lifecycle; returns at once; progress via status and events. */
+LIFEHOOK_API int lifehook_pod_start(lifehook_pod *pod);
+/* Terminates the pod; grace_ms < 0: the spec's grace. Blocks until every container has stopped. */
+LIFEHOOK_API int lifehook_pod_terminate(lifehook_pod *pod, int64_t grace_ms);
+/* Waits until the phase is Succeeded or Failed, or the pod is terminated; timeout_ms < 0 = forever.
+   LIFEHOOK_E_STATE when the timeout passed first. */
+LIFEHOOK_API int lifehook_pod_wait(lifehook_pod *pod, int64_t timeout_ms);
+/* Current status JSON (phase, conditions, containerStatuses, display columns). */
+LIFEHOOK_API int lifehook_pod_status(lifehook_pod *pod, char **status_json);
+/* Adds a watcher that receives every event of the pod (past ones first), in order. */
+LIFEHOOK_API int lifehook_pod_watch(lifehook_pod *pod, lifehook_event_fn fn, void *user);
+/* A host driver reports each container exit. */
+LIFEHOOK_API int lifehook_pod_container_exited(lifehook_pod *pod, const char *container_name, int exit_code,
+                                               int signal);
+/* Terminates with grace 0 if still running, then frees the pod. NULL is a no-op. */
+LIFEHOOK_API void lifehook_pod_destroy(lifehook_pod *pod);
+
+/* ---- Function table for hosts that dlopen ------------------------------------------------ */
+
+/* Grows only at the end; check struct_size before using a member added after your build. */
+struct lifehook_api {
+  uint32_t struct_size;
+  uint32_t abi_version;
+  uint32_t (*abi_version_fn)(void);
+  const char *(*version)(void);
+  const char *(*status_name)(int status);
+  int (*ctx_new)(const char *options_json, lifehook_ctx **out, char **error);
+  void (*ctx_free)(lifehook_ctx *ctx);
+  int (*ctx_set_logger)(lifehook_ctx *ctx, lifehook_log_fn fn, void *user, int min_level);
+  int (*run)(lifehook_ctx *ctx, const char *request_json, char **result_json, char **error);
+  int (*submit)(lifehook_ctx *ctx, const char *request_json, lifehook_done_fn done, void *user, uint64_t *op,
+                char **error);
+  int (*cancel)(lifehook_ctx *ctx, uint64_t op);
+  void (*free_fn)(void *p);
+  int (*pod_create)(lifehook_ctx *ctx, const char *pod_json, const char *options_json,
+                    const lifehook_driver *driver, lifehook_pod **out, char **error);
+  int (*pod_start)(lifehook_pod *pod);
+  int (*pod_terminate)(lifehook_pod *pod, int64_t grace_ms);
+  int (*pod_wait)(lifehook_pod *pod, int64_t timeout_ms);
+  int (*pod_status)(lifehook_pod *pod, char **status_json);
+  int (*pod_watch)(lifehook_pod *pod, lifehook_event_fn fn, void *user);
+  int (*pod_container_exited)(lifehook_pod *pod, const char *container_name, int exit_code, int signal);
+  void (*pod_destroy)(lifehook_pod *pod);
+};
+
+/* The table of every function above (and those added later), for abi_major == 1; NULL otherwise. */
+LIFEHOOK_API const struct lifehook_api *lifehook_get_api(uint32_t abi_major);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIFEHOOK_H */

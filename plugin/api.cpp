@@ -1,0 +1,97 @@
+// The C ABI of handlers and contexts: thin glue over plugin/context.hpp.
+#include <memory>
+
+#include "api_glue.hpp"
+#include "context.hpp"
+
+struct lifehook_ctx {
+  explicit lifehook_ctx(const lifehook::ContextOptions& o) : impl(o) {}
+  lifehook::Context impl;
+};
+
+using namespace lifehook;
+
+extern "C" {
+
+uint32_t lifehook_abi_version(void) { return (LIFEHOOK_ABI_MAJOR << 16) | LIFEHOOK_ABI_MINOR; }
+
+const char* lifehook_version(void) { return LIFEHOOK_VERSION_STRING; }
+
+const char* lifehook_status_name(int status) {
+  switch (status) {
+    case LIFEHOOK_OK: return "LIFEHOOK_OK";
+    case LIFEHOOK_E_INVALID: return "LIFEHOOK_E_INVALID";
+    case LIFEHOOK_E_STATE: return "LIFEHOOK_E_STATE";
+    case LIFEHOOK_E_NOT_FOUND: return "LIFEHOOK_E_NOT_FOUND";
+    case LIFEHOOK_E_UNSUPPORTED: return "LIFEHOOK_E_UNSUPPORTED";
+    case LIFEHOOK_E_SYSTEM: return "LIFEHOOK_E_SYSTEM";
+    case LIFEHOOK_E_NOMEM: return "LIFEHOOK_E_NOMEM";
+    default: return "LIFEHOOK_E_UNKNOWN";
+  }
+}
+
+int lifehook_ctx_new(const char* options_json, lifehook_ctx** out, char** error) {
+  return guarded(error, [&] {
+    LIFEHOOK_REQUIRE_ARG(out, "out");
+    *out = nullptr;
+    *out = new lifehook_ctx(parse_context_options(options_json));
+  });
+}
+
+void lifehook_ctx_free(lifehook_ctx* ctx) {
+  if (!ctx) return;
+  try {
+    delete ctx;
+  } catch (...) {  // a destructor never throws here, but nothing may cross the ABI
+  }
+}
+
+int lifehook_ctx_set_logger(lifehook_ctx* ctx, lifehook_log_fn fn, void* user, int min_level) {
+  return guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    if (min_level < 0 || min_level > 6) throw_invalid("min_level", "must be between 0 and 6", std::to_string(min_level));
+    ctx->impl.set_logger(fn, user, min_level);
+  });
+}
+
+int lifehook_run(lifehook_ctx* ctx, const char* request_json, char** result_json, char** error) {
+  if (result_json) *result_json = nullptr;
+  return guarded(error, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    LIFEHOOK_REQUIRE_ARG(request_json, "request_json");
+    Result r = ctx->impl.run(parse_request(request_json));
+    if (result_json) {
+      *result_json = dup_c_string(result_to_json(r).dump());
+      if (!*result_json) throw std::bad_alloc();
+    }
+  });
+}
+
+int lifehook_submit(lifehook_ctx* ctx, const char* request_json, lifehook_done_fn done, void* user, uint64_t* op,
+                    char** error) {
+  if (op) *op = 0;
+  return guarded(error, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    LIFEHOOK_REQUIRE_ARG(request_json, "request_json");
+    Request req = parse_request(request_json);
+    DoneFn fn;
+    if (done)
+      fn = [done, user](uint64_t id, const Result& r) {
+        std::string text = result_to_json(r).dump();
+        done(user, id, text.c_str());
+      };
+    uint64_t id = ctx->impl.submit(req, std::move(fn));
+    if (op) *op = id;
+  });
+}
+
+int lifehook_cancel(lifehook_ctx* ctx, uint64_t op) {
+  return guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    if (!ctx->impl.cancel(op)) throw Error(LIFEHOOK_E_NOT_FOUND, "operation " + std::to_string(op) + " is not in flight");
+  });
+}
+
+void lifehook_free(void* p) { std::free(p); }
+
+}  // extern "C"

@@ -1,0 +1,163 @@
+#include "context.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "../handlers/curl_multi.hpp"
+#include "errors.hpp"
+#include "os/cgroup.hpp"
+#include "operation.hpp"
+
+namespace lifehook {
+
+namespace {
+thread_local const Context* t_loop_owner = nullptr;
+
+int parse_level(const json& v, const std::string& path) {
+  if (v.is_number_integer()) {
+    int l = v.get<int>();
+    if (l >= 0 && l <= 6) return l;
+  } else if (v.is_string()) {
+    static const char* names[] = {"trace", "debug", "info", "warning", "error", "critical", "off"};
+    for (int i = 0; i < 7; ++i)
+      if (v.get<std::string>() == names[i]) return i;
+    if (v.get<std::string>() == "warn") return 3;
+  }
+  throw_invalid(path, "must be 0..6 or trace|debug|info|warning|error|critical|off", json_value_text(v));
+}
+}  // namespace
+
+ContextOptions parse_context_options(const char* options_json) {
+  ContextOptions o;
+  if (!options_json || !*options_json) return o;
+  json j = json::parse(options_json, nullptr, false);
+  if (j.is_discarded()) throw_invalid("options", "is not valid JSON");
+  require_object(j, "options");
+  int64_t threads = get_int(j, "threads", "options", 2);
+  if (threads < 1 || threads > 64) throw_invalid("options.threads", "must be between 1 and 64", json_value_text(j["threads"]));
+  o.threads = static_cast<int>(threads);
+  if (const json* l = field(j, "logLevel")) o.log_level = parse_level(*l, "options.logLevel");
+  int64_t max_out = get_int(j, "maxOutputBytes", "options", 10240);
+  if (max_out < 0 || max_out > (int64_t{1} << 30))
+    throw_invalid("options.maxOutputBytes", "must be between 0 and 1073741824", json_value_text(j["maxOutputBytes"]));
+  o.handler.max_output_bytes = static_cast<size_t>(max_out);
+  o.handler.user_agent = get_string(j, "userAgent", "options");
+  o.handler.kubelet_compat = get_bool(j, "kubeletCompat", "options", false);
+  o.handler.verify_tls = get_bool(j, "verifyTLS", "options", false);
+  return o;
+}
+
+Context::Context(const ContextOptions& options)
+    : options_(options),
+      logger_(options.log_level),
+      io_(options.threads),
+      work_(boost::asio::make_work_guard(io_)),
+      curl_(std::make_unique<CurlMulti>(io_, logger_.get())),
+      cgroups_(std::make_unique<CgroupManager>(logger_.get())),
+      env_(std::make_unique<RunEnv>(RunEnv{io_, options_.handler, logger_.get(), *curl_, *cgroups_})) {
+  // Our threads block every signal: the host's signals belong to the host's threads, and a
+  // SIGPIPE can never be delivered to (and kill) a Go host through one of ours.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  try {
+    for (int i = 0; i < options_.threads; ++i)
+      threads_.emplace_back([this] {
+        t_loop_owner = this;
+        io_.run();
+      });
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+Context::~Context() {
+  std::map<const void*, std::function<void()>> closers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+    closers.swap(closers_);
+  }
+  for (auto& [key, close] : closers) close();
+  std::vector<std::shared_ptr<Operation>> ops;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, op] : ops_) ops.push_back(op);
+  }
+  for (auto& op : ops) op->stop(Outcome::Canceled);
+  ops.clear();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return ops_.empty(); });
+  }
+  curl_->shutdown();
+  work_.reset();
+  // Let queued clean-up run out; anything still waiting after that is abandoned by stop().
+  for (int i = 0; i < 200 && !io_.stopped(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  io_.stop();
+  for (auto& t : threads_) t.join();
+}
+
+bool Context::on_loop_thread() const { return t_loop_owner == this; }
+
+uint64_t Context::submit(const Request& req, DoneFn done) {
+  std::shared_ptr<Operation> op;
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) throw_state("the context is being freed");
+    id = next_op_++;
+    op = std::make_shared<Operation>(*this, id, req, std::move(done));
+    ops_.emplace(id, op);
+  }
+  op->start();
+  return id;
+}
+
+bool Context::cancel(uint64_t id) {
+  std::shared_ptr<Operation> op;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = ops_.find(id);
+    if (it == ops_.end()) return false;
+    op = it->second;
+  }
+  op->stop(Outcome::Canceled);
+  return true;
+}
+
+Result Context::run(const Request& req) {
+  if (on_loop_thread()) throw_state("lifehook_run must not be called from a library callback (it would block the event loop)");
+  std::promise<Result> promise;
+  auto future = promise.get_future();
+  submit(req, [&promise](uint64_t, const Result& r) { promise.set_value(r); });
+  return future.get();
+}
+
+void Context::finished(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ops_.erase(id);
+  if (ops_.empty()) idle_.notify_all();
+}
+
+void Context::add_closer(const void* key, std::function<void()> close) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closing_) throw_state("the context is being freed");
+  closers_[key] = std::move(close);
+}
+
+void Context::remove_closer(const void* key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  closers_.erase(key);
+}
+
+}  // namespace lifehook

@@ -1,0 +1,78 @@
+// Request parsing and validation: every invalid class is LIFEHOOK_E_INVALID naming the JSON path.
+#include <gtest/gtest.h>
+
+#include "handlers/model.hpp"
+#include "plugin/errors.hpp"
+
+using namespace lifehook;
+
+namespace {
+
+std::string invalid_message(const std::string& text) {
+  try {
+    parse_request(text);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), LIFEHOOK_E_INVALID) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted: " << text;
+  return {};
+}
+
+}  // namespace
+
+TEST(Model, ParsesEachHandlerKind) {
+  auto r = parse_request(R"J({"handler":{"exec":{"command":["echo","$(A)","$$(A)"]}},
+                             "target":{"env":[{"name":"A","value":"x"}]},"timeoutMs":250,"purpose":"preStop"})J");
+  ASSERT_EQ(handler_kind(r.handler), "exec");
+  EXPECT_EQ(std::get<ExecSpec>(r.handler).command, (std::vector<std::string>{"echo", "x", "$(A)"}));
+  EXPECT_EQ(r.timeout_ms, 250);
+  EXPECT_EQ(r.purpose, Purpose::PreStop);
+
+  r = parse_request(R"J({"handler":{"httpGet":{"port":"http","path":"healthz","scheme":"https"}},
+                        "target":{"podIP":"127.0.0.1","ports":[{"name":"http","containerPort":8080}]}})J");
+  const auto& h = std::get<HttpGetSpec>(r.handler);
+  EXPECT_EQ(h.port, 8080);
+  EXPECT_EQ(h.path, "/healthz");
+  EXPECT_TRUE(h.https);
+
+  r = parse_request(R"J({"handler":{"tcpSocket":{"port":"9090","host":"127.0.0.1"}}})J");
+  EXPECT_EQ(std::get<TcpSocketSpec>(r.handler).port, 9090);
+
+  r = parse_request(R"J({"handler":{"sleep":{"seconds":0.25}}})J");
+  EXPECT_EQ(std::get<SleepSpec>(r.handler).milliseconds, 250);
+}
+
+TEST(Model, UnknownVariablesStayAsWritten) {
+  EXPECT_EQ(expand_vars("$(NOPE)-$(A)", {{"A", "1"}}), "$(NOPE)-1");
+}
+
+TEST(Model, InvalidRequestsNameThePath) {
+  EXPECT_NE(invalid_message("not json").find("request"), std::string::npos);
+  EXPECT_NE(invalid_message(R"J({"target":{}})J").find("handler"), std::string::npos);
+  EXPECT_NE(invalid_message(R"J({"handler":{}})J").find("handler"), std::string::npos);
+  auto two = invalid_message(R"J({"handler":{"exec":{"command":["true"]},"sleep":{"seconds":1}}})J");
+  EXPECT_NE(two.find("exec and sleep"), std::string::npos) << two;
+  auto p0 = invalid_message(R"J({"handler":{"tcpSocket":{"port":0,"host":"127.0.0.1"}}})J");
+  EXPECT_NE(p0.find("handler.tcpSocket.port"), std::string::npos) << p0;
+  EXPECT_NE(p0.find("0"), std::string::npos) << p0;
+  auto p7 = invalid_message(R"J({"handler":{"httpGet":{"port":70000,"host":"127.0.0.1"}}})J");
+  EXPECT_NE(p7.find("handler.httpGet.port"), std::string::npos) << p7;
+  EXPECT_NE(p7.find("70000"), std::string::npos) << p7;
+  auto pn = invalid_message(R"J({"handler":{"httpGet":{"port":"nope","host":"127.0.0.1"}}})J");
+  EXPECT_NE(pn.find("handler.httpGet.port"), std::string::npos) << pn;
+  EXPECT_NE(pn.find("nope"), std::string::npos) << pn;
+  auto crlf = invalid_message(
+      R"J({"handler":{"httpGet":{"port":80,"host":"127.0.0.1","httpHeaders":[{"name":"X","value":"a\r\nEvil: 1"}]}}})J");
+  EXPECT_NE(crlf.find("handler.httpGet.httpHeaders[0].value"), std::string::npos) << crlf;
+  auto space = invalid_message(R"J({"handler":{"httpGet":{"port":80,"host":"127.0.0.1","path":"/a b"}}})J");
+  EXPECT_NE(space.find("handler.httpGet.path"), std::string::npos) << space;
+  auto neg = invalid_message(R"J({"handler":{"sleep":{"seconds":-1}}})J");
+  EXPECT_NE(neg.find("handler.sleep.seconds"), std::string::npos) << neg;
+  auto empty = invalid_message(R"J({"handler":{"exec":{"command":[]}}})J");
+  EXPECT_NE(empty.find("handler.exec.command"), std::string::npos) << empty;
+  auto tmo = invalid_message(R"J({"handler":{"sleep":{"seconds":1}},"timeoutMs":-5})J");
+  EXPECT_NE(tmo.find("timeoutMs"), std::string::npos) << tmo;
+  auto scheme = invalid_message(R"J({"handler":{"httpGet":{"port":80,"host":"h","scheme":"ftp"}}})J");
+  EXPECT_NE(scheme.find("handler.httpGet.scheme"), std::string::npos) << scheme;
+}
