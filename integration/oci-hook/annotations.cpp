@@ -1,0 +1,184 @@
+#include "annotations.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "hook_error.hpp"
+
+namespace ocihook {
+
+namespace {
+
+constexpr const char* kPrefix = "lifehook.io/";
+
+std::string short_text(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+[[noreturn]] void bad(const std::string& path, const std::string& why, const json* value = nullptr) {
+  throw HookError(path + ": " + why + (value ? " (got " + short_text(*value) + ")" : std::string()));
+}
+
+json parse_value(const std::string& text) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw HookError("not valid JSON: " + parse_error_text(e));
+  }
+}
+
+int check_port(const json& obj, const std::string& path) {
+  auto it = obj.find("port");
+  if (it == obj.end()) bad(path + ".port", "is required");
+  int64_t port = -1;
+  if (it->is_number_integer()) {
+    port = it->get<int64_t>();
+  } else if (it->is_string()) {
+    const std::string& s = it->get_ref<const std::string&>();
+    bool numeric = !s.empty() && s.size() < 6 && s.find_first_not_of("0123456789") == std::string::npos;
+    if (!numeric) bad(path + ".port", "must be a port number: an OCI container has no named ports", &*it);
+    port = std::stol(s);
+  } else {
+    bad(path + ".port", "must be a port number", &*it);
+  }
+  if (port < 1 || port > 65535) bad(path + ".port", "must be between 1 and 65535", &*it);
+  return static_cast<int>(port);
+}
+
+std::string host_of(const json& obj, const std::string& path) {
+  auto it = obj.find("host");
+  if (it == obj.end() || it->is_null()) return kDefaultHost;
+  if (!it->is_string()) bad(path + ".host", "must be a string", &*it);
+  return it->get<std::string>().empty() ? std::string(kDefaultHost) : it->get<std::string>();
+}
+
+// Checks a handler object and builds its entry. `allow_name`: wait-for entries may carry a label.
+HandlerEntry parse_handler(const json& j, const std::string& where, bool allow_name) {
+  if (!j.is_object()) bad(where, "must be a handler object with one of exec, httpGet, tcpSocket, sleep", &j);
+  HandlerEntry e;
+  e.where = where;
+  std::string name;
+  std::vector<std::string> kinds;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "exec" || key == "httpGet" || key == "tcpSocket" || key == "sleep") {
+      kinds.push_back(key);
+      e.handler[key] = value;
+    } else if (key == "name" && allow_name) {
+      if (!value.is_string()) bad(where + ".name", "must be a string", &value);
+      name = value.get<std::string>();
+    } else if (key == "timeoutSeconds") {
+      if (!value.is_number() || !(value.get<double>() > 0) || value.get<double>() > 86400)
+        bad(where + ".timeoutSeconds", "must be a number of seconds > 0", &value);
+      e.timeout_s = value.get<double>();
+    } else if (key == "grpc") {
+      bad(where + ".grpc", "is not supported; use exec, httpGet, tcpSocket or sleep");
+    } else {
+      bad(where + "." + key, std::string("is not a known field (exec, httpGet, tcpSocket, sleep, ") +
+                                 (allow_name ? "name, " : "") + "timeoutSeconds)");
+    }
+  }
+  if (kinds.size() != 1)
+    bad(where, kinds.empty() ? "must specify one of exec, httpGet, tcpSocket, sleep"
+                             : "must specify exactly one of exec, httpGet, tcpSocket, sleep; found " + kinds[0] +
+                                   " and " + kinds[1]);
+  e.kind = kinds[0];
+  const json& spec = e.handler[e.kind];
+  std::string p = where + "." + e.kind;
+  if (!spec.is_object()) bad(p, "must be an object", &spec);
+  if (e.kind == "exec") {
+    auto cmd = spec.find("command");
+    if (cmd == spec.end() || !cmd->is_array() || cmd->empty())
+      bad(p + ".command", "must be a non-empty array of strings", cmd == spec.end() ? nullptr : &*cmd);
+    std::string shown;
+    for (size_t i = 0; i < cmd->size(); ++i) {
+      if (!(*cmd)[i].is_string()) bad(p + ".command[" + std::to_string(i) + "]", "must be a string", &(*cmd)[i]);
+      shown += (i ? " " : "") + (*cmd)[i].get<std::string>();
+    }
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    e.label = "exec [" + shown + "]";
+  } else if (e.kind == "httpGet") {
+    int port = check_port(spec, p);
+    std::string path = "/";
+    if (auto it = spec.find("path"); it != spec.end() && !it->is_null()) {
+      if (!it->is_string()) bad(p + ".path", "must be a string", &*it);
+      path = it->get<std::string>();
+      if (path.empty() || path[0] != '/') path = "/" + path;
+    }
+    std::string scheme = "http";
+    if (auto it = spec.find("scheme"); it != spec.end() && it->is_string() && !it->get<std::string>().empty()) {
+      scheme = it->get<std::string>();
+      for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    e.label = scheme + "://" + host_of(spec, p) + ":" + std::to_string(port) + path;
+  } else if (e.kind == "tcpSocket") {
+    int port = check_port(spec, p);
+    e.label = "tcp " + host_of(spec, p) + ":" + std::to_string(port);
+  } else {
+    auto s = spec.find("seconds");
+    if (s == spec.end() || !s->is_number() || !(s->get<double>() >= 0))
+      bad(p + ".seconds", "must be a number of seconds >= 0", s == spec.end() ? nullptr : &*s);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "sleep %gs", s->get<double>());
+    e.label = buf;
+  }
+  if (!name.empty()) e.label += " (" + name + ")";
+  return e;
+}
+
+double parse_seconds(const std::string& text, double max) {
+  json v = parse_value(text);
+  if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > max || !std::isfinite(v.get<double>()))
+    bad("value", "must be a JSON number of seconds > 0 and <= " + std::to_string(static_cast<int64_t>(max)), &v);
+  return v.get<double>();
+}
+
+}  // namespace
+
+Annotations parse_annotations(const json& annotations) {
+  Annotations a;
+  static const std::set<std::string> known = {kWaitFor, kWaitForPeriod, kWaitForTimeout, kPostStart, kPostStop, kLog};
+  if (!annotations.is_object()) return a;
+  for (const auto& [key, value] : annotations.items()) {
+    if (key.rfind(kPrefix, 0) != 0) continue;
+    a.any = true;
+    try {
+      if (!known.count(key))
+        throw HookError("unknown lifehook annotation (known: lifehook.io/wait-for, wait-for-period, "
+                        "wait-for-timeout, post-start, post-stop, log)");
+      if (!value.is_string()) bad("value", "must be a string holding JSON", &value);
+      const std::string& text = value.get_ref<const std::string&>();
+      if (key == kWaitFor) {
+        json list = parse_value(text);
+        if (!list.is_array()) bad("value", "must be a JSON array of handlers", &list);
+        for (size_t i = 0; i < list.size(); ++i)
+          a.wait_for.push_back(parse_handler(list[i], "[" + std::to_string(i) + "]", true));
+        for (auto& e : a.wait_for) e.where = key + e.where;
+      } else if (key == kWaitForPeriod) {
+        a.wait_for_period_s = parse_seconds(text, 3600);
+      } else if (key == kWaitForTimeout) {
+        a.wait_for_timeout_s = parse_seconds(text, 86400);
+      } else if (key == kPostStart || key == kPostStop) {
+        HandlerEntry e = parse_handler(parse_value(text), "value", false);
+        e.where = key;
+        (key == kPostStart ? a.post_start : a.post_stop) = std::move(e);
+      } else if (key == kLog) {
+        // A plain path; a JSON string is accepted too, for symmetry with the other annotations.
+        std::string path = text;
+        if (!text.empty() && text[0] == '"') {
+          json v = parse_value(text);
+          if (!v.is_string()) bad("value", "must be an absolute file path", &v);
+          path = v.get<std::string>();
+        }
+        if (path.empty() || path[0] != '/') throw HookError("value: must be an absolute file path (got \"" + path + "\")");
+        a.log_path = path;
+      }
+    } catch (const HookError& err) {
+      a.errors[key] = key + ": " + err.what();
+    }
+  }
+  return a;
+}
+
+}  // namespace ocihook

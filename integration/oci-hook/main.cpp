@@ -1,0 +1,145 @@
+// lifehook-oci-hook STAGE — lifehook's handlers as an OCI runtime hook (runc, crun, podman,
+// CRI-O). The stage comes from argv (the OCI state carries none), the state from stdin, the
+// configuration from the container's lifehook.io/* annotations. Exit 0: nothing to do or done;
+// exit 1: a handler or an input failed (one line on stderr says which and why); exit 2: usage.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <lifehook/lifehook.h>
+
+#include "annotations.hpp"
+#include "budget.hpp"
+#include "engine.hpp"
+#include "hook_error.hpp"
+#include "hook_log.hpp"
+#include "oci_input.hpp"
+#include "post_handlers.hpp"
+#include "wait_for.hpp"
+
+namespace ocihook {
+namespace {
+
+constexpr const char* kStages[] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+                                   "poststop"};
+
+// Runtimes write the state at once; this only bounds a hook started by hand without stdin.
+constexpr std::chrono::seconds kStdinLimit{10};
+
+void usage_line(const std::string& why) {
+  std::fprintf(stderr,
+               "lifehook-oci-hook: %s; usage: lifehook-oci-hook STAGE (prestart|createRuntime|createContainer|"
+               "startContainer|poststart|poststop) with the OCI state JSON on stdin\n",
+               why.c_str());
+}
+
+void stderr_line(const std::string& stage, const std::string& message) {
+  std::fprintf(stderr, "lifehook-oci-hook %s: %s\n", stage.c_str(), message.c_str());
+}
+
+bool is_gate_stage(const std::string& s) { return s == "prestart" || s == "createRuntime"; }
+
+// Everything the hook does for one stage; throws HookError.
+void run_stage(const std::string& stage, const std::vector<std::string>& argv, Clock::time_point started,
+               HookLog& log) {
+  OciState state = parse_state(read_state_text(STDIN_FILENO, kStdinLimit));
+  log.set_subject(stage, state.id);
+  // createContainer and startContainer run inside the container's namespaces, where the bundle
+  // path means nothing; lifehook has no work there.
+  if (stage == "createContainer" || stage == "startContainer") return;
+
+  std::optional<BundleConfig> config;
+  std::string config_error;
+  try {
+    config = read_bundle_config(state.bundle);
+  } catch (const HookError& e) {
+    config_error = e.what();
+  }
+  json merged = config ? config->annotations : json::object();
+  for (const auto& [k, v] : state.annotations.items()) merged[k] = v;
+  Annotations ann = parse_annotations(merged);
+  if (!ann.any) {
+    // Matched broadly and not ours: harmless. Unless we could not even look (no config and the
+    // state carries no annotations): then the runtime's input is broken and we say so — except
+    // after the container is gone, when the bundle may legitimately be gone too.
+    if (config || !state.annotations.empty() || stage == "poststop") return;
+    throw HookError(config_error);
+  }
+  if (!ann.log_path.empty()) {
+    std::string why = log.use_file(ann.log_path);
+    if (!why.empty()) log.warn(std::string(kLog) + " " + ann.log_path + ": " + why + "; logging to syslog");
+  }
+  if (!config) log.warn("using the annotations of the state only: " + config_error);
+  Budget budget(started, config ? own_hook_timeout(config->hooks, argv) : std::nullopt);
+  if (budget.limited()) log.debug("the hook's OCI timeout is " + seconds_text(*budget.oci_timeout_s()) + " s");
+
+  // Bad annotations: at the gate every one is fatal, so a typo cannot start a container that was
+  // meant to wait; later stages care about their own annotation only.
+  auto fatal = [&](const char* key) {
+    if (auto it = ann.errors.find(key); it != ann.errors.end()) throw HookError(it->second);
+  };
+  if (is_gate_stage(stage)) {
+    std::string all;
+    for (const auto& [key, msg] : ann.errors) all += (all.empty() ? "" : "; ") + msg;
+    if (!all.empty()) {
+      log.error(all);
+      throw HookError(all);
+    }
+    if (ann.wait_for.empty()) return;
+    Engine engine(log);
+    run_wait_for(engine, ann, budget, log);
+  } else if (stage == "poststart") {
+    fatal(kPostStart);
+    if (!ann.post_start) return;
+    Engine engine(log);
+    run_post_start(engine, *ann.post_start, state, config ? &*config : nullptr, budget, log);
+  } else if (stage == "poststop") {
+    fatal(kPostStop);
+    if (!ann.post_stop) return;
+    Engine engine(log);
+    run_post_stop(engine, *ann.post_stop, budget, log);
+  }
+}
+
+int main_impl(int argc, char** argv) {
+  const Clock::time_point started = Clock::now();
+  if (argc < 2) {
+    usage_line("the stage is missing");
+    return 2;
+  }
+  const std::string stage = argv[1];
+  if (stage == "--version") {
+    std::printf("lifehook-oci-hook %s\n", lifehook_version());
+    return 0;
+  }
+  bool known = false;
+  for (const char* s : kStages) known = known || stage == s;
+  if (!known) {
+    usage_line("unknown stage \"" + stage + "\"");
+    return 2;
+  }
+  std::vector<std::string> args(argv, argv + argc);
+  HookLog log;
+  log.set_subject(stage, "");
+  try {
+    run_stage(stage, args, started, log);
+    return 0;
+  } catch (const HookError& e) {
+    log.error(e.what());
+    stderr_line(stage, e.what());
+  } catch (const std::exception& e) {  // a bug, but the runtime still deserves one clear line
+    log.error(std::string("internal error: ") + e.what());
+    stderr_line(stage, std::string("internal error: ") + e.what());
+  }
+  // The spec makes poststop failures warnings; runc would instead fail `runc delete`.
+  return stage == "poststop" ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace ocihook
+
+int main(int argc, char** argv) { return ocihook::main_impl(argc, argv); }
