@@ -1,0 +1,57 @@
+// The four commands of `lifehook`; main.cpp parses arguments into these options.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest.hpp"
+
+namespace lifehook_cli {
+
+struct RunOptions {
+  std::string file;
+  std::string driver = "process";
+  std::optional<double> grace_seconds;                // --grace; unset = the pod's terminationGracePeriodSeconds
+  std::optional<std::chrono::milliseconds> run_for;  // --for
+  std::string output = "table";                       // table | wide | json
+  bool events = false;
+  int verbosity = 0;
+};
+int run_command(const RunOptions& options);
+
+struct ValidateOptions {
+  std::string file;
+  std::string driver = "process";
+  int verbosity = 0;
+};
+int validate_command(const ValidateOptions& options);
+
+struct HandlerOptions {
+  std::string file;
+  std::string exec;
+  std::string http;
+  std::string tcp;
+  std::optional<double> sleep_seconds;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::string output = "text";  // text | json
+  int verbosity = 0;
+};
+int handler_command(const HandlerOptions& options);
+
+int version_command();
+
+// ---- shared by run and validate ----
+
+// Loads FILE and runs the structural checks; prints every problem ("FILE:LINE: PATH: MESSAGE")
+// to stderr. Returns false when there was any problem.
+bool load_and_check(const std::string& file, const std::string& driver, LoadedManifests& out);
+
+// Prints one library error about `pod`, with the YAML line of the JSON path it names.
+void print_library_problem(const LoadedManifests& m, const PodManifest& pod, const std::string& message);
+
+// {"driver": "..."} for lifehook_pod_create.
+std::string pod_options_json(const std::string& driver);
+
+}  // namespace lifehook_cli

@@ -1,0 +1,313 @@
+// `lifehook run FILE`: creates and starts every Pod of FILE and watches them like
+// `kubectl get pod -w` until they finish or are terminated (Ctrl-C, SIGTERM, --for).
+//
+// Threads: the main thread owns all output and all decisions. Library callbacks (events) and
+// terminate workers only push notices onto a queue and wake the main loop through an eventfd;
+// signals arrive on a signalfd. Status is polled every 50 ms (lifehook_pod_status is cheap).
+#include <poll.h>
+#include <signal.h>
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "commands.hpp"
+#include "duration.hpp"
+#include "library.hpp"
+#include "signals.hpp"
+#include "table.hpp"
+
+namespace lifehook_cli {
+namespace {
+
+constexpr std::chrono::milliseconds kPollInterval{50};
+
+// Something a library thread or a worker thread tells the main thread.
+struct Notice {
+  enum Kind { Event, Terminated } kind;
+  size_t pod;
+  std::string text;  // event JSON, or the terminate error
+  int rc = 0;
+};
+
+class NoticeQueue {
+ public:
+  void push(Notice n) {
+    {
+      std::lock_guard lock(mu_);
+      notices_.push_back(std::move(n));
+    }
+    wake_.notify();
+  }
+  std::deque<Notice> take() {
+    wake_.clear();
+    std::lock_guard lock(mu_);
+    return std::exchange(notices_, {});
+  }
+  int fd() const { return wake_.fd(); }
+
+ private:
+  std::mutex mu_;
+  std::deque<Notice> notices_;
+  Wakeup wake_;
+};
+
+// The watch callback's user pointer: which queue, which pod.
+struct WatchTarget {
+  NoticeQueue* queue;
+  size_t pod;
+};
+
+void on_event(void* user, const char* event_json) {
+  auto* t = static_cast<WatchTarget*>(user);
+  t->queue->push({Notice::Event, t->pod, event_json ? event_json : "", 0});
+}
+
+struct RunningPod {
+  const PodManifest* manifest;
+  std::string name;
+  PodPtr pod;
+  WatchTarget watch;
+  std::chrono::steady_clock::time_point created;
+  std::string last_key;
+  std::string phase;
+  std::vector<json> events;
+  bool terminating = false;  // a terminate was requested
+  bool terminated = false;   // lifehook_pod_terminate returned
+  bool finished = false;     // Succeeded/Failed on its own
+  bool broken = false;       // status could not be read
+};
+
+class Runner {
+ public:
+  explicit Runner(const RunOptions& o) : options_(o) {}
+
+  int run() {
+    LoadedManifests manifests;
+    if (!load_and_check(options_.file, options_.driver, manifests)) return kExitBadInput;
+    // Writing to a closed pipe must not kill us while containers run (we stop them instead).
+    signal(SIGPIPE, SIG_IGN);
+    SignalWatch signals;  // before the library's threads exist
+    CtxPtr ctx = make_context(options_.verbosity);
+    if (!ctx) return kExitFailed;
+
+    int rc = create_pods(ctx.get(), manifests);
+    if (rc != kExitOk) return rc;
+    std::vector<std::string> names;
+    for (const auto& p : pods_) names.push_back(p.name);
+    table_ = std::make_unique<StatusTable>(names, options_.output == "wide");
+    if (options_.output != "json") emit(table_->header());
+
+    for (auto& p : pods_) {
+      int src = lifehook_pod_start(p.pod.get());
+      if (src != LIFEHOOK_OK) {
+        std::fprintf(stderr, "lifehook: cannot start pod %s: %s\n", p.name.c_str(), lifehook_status_name(src));
+        p.broken = true;
+      }
+    }
+    loop(signals);
+    int code = finish();
+    ctx.reset();
+    return code;
+  }
+
+ private:
+  int create_pods(lifehook_ctx* ctx, const LoadedManifests& manifests) {
+    std::string opts = pod_options_json(options_.driver);
+    pods_.reserve(manifests.pods.size());  // WatchTarget addresses must stay put
+    for (const auto& m : manifests.pods) {
+      lifehook_pod* raw = nullptr;
+      LibString error;
+      std::string text = m.pod.dump();
+      int rc = lifehook_pod_create(ctx, text.c_str(), opts.c_str(), nullptr, &raw, error.out());
+      if (rc != LIFEHOOK_OK) {
+        if (rc == LIFEHOOK_E_UNSUPPORTED)
+          std::fprintf(stderr, "lifehook: driver %s cannot run pod %s: %s\n", options_.driver.c_str(),
+                       m.name.c_str(), describe_failure(rc, error).c_str());
+        else
+          print_library_problem(manifests, m, rc == LIFEHOOK_E_INVALID ? error.str() : describe_failure(rc, error));
+        pods_.clear();  // destroys the pods created so far (never started)
+        return rc == LIFEHOOK_E_INVALID || rc == LIFEHOOK_E_UNSUPPORTED ? kExitBadInput : kExitFailed;
+      }
+      RunningPod& p = pods_.emplace_back();
+      p.manifest = &m;
+      p.name = m.name;
+      p.pod.reset(raw);
+      p.watch = {&queue_, pods_.size() - 1};
+      p.created = std::chrono::steady_clock::now();
+      int wrc = lifehook_pod_watch(raw, on_event, &p.watch);
+      if (wrc != LIFEHOOK_OK)
+        std::fprintf(stderr, "lifehook: no events for pod %s: %s\n", p.name.c_str(), lifehook_status_name(wrc));
+    }
+    return kExitOk;
+  }
+
+  void loop(SignalWatch& signals) {
+    auto started = std::chrono::steady_clock::now();
+    for (;;) {
+      poll_statuses();
+      if (all_done()) break;
+      auto timeout = kPollInterval;
+      if (options_.run_for && !termination_requested_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(started + *options_.run_for -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+          request_termination(grace_ms(), "--for " + human_duration(*options_.run_for) + " elapsed");
+          continue;
+        }
+        timeout = std::min(timeout, left);
+      }
+      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {queue_.fd(), POLLIN, 0}};
+      poll(fds, 2, static_cast<int>(timeout.count()));
+      for (int sig : signals.take()) on_signal(sig);
+      drain_notices();
+    }
+    drain_notices();
+  }
+
+  void on_signal(int sig) {
+    ++signals_seen_;
+    if (signals_seen_ == 1) {
+      request_termination(grace_ms(), (sigabbrev_np(sig) ? "SIG" + std::string(sigabbrev_np(sig)) : std::string("signal")) + " received");
+    } else if (signals_seen_ == 2) {
+      std::fprintf(stderr, "lifehook: second signal: killing now (grace 0)\n");
+      for (auto& p : pods_)
+        if (!p.terminated && !p.finished) start_terminate(p, 0);
+    }
+  }
+
+  int64_t grace_ms() const {
+    return options_.grace_seconds ? static_cast<int64_t>(std::llround(*options_.grace_seconds * 1000)) : -1;
+  }
+
+  void request_termination(int64_t grace, const std::string& why) {
+    termination_requested_ = true;
+    std::string g = grace < 0 ? "the pod's grace period" : "grace " + human_grace(grace);
+    std::fprintf(stderr, "lifehook: %s: terminating (%s)%s\n", why.c_str(), g.c_str(),
+                 grace == 0 ? "" : "; press Ctrl-C again to kill now");
+    for (auto& p : pods_)
+      if (!p.finished && !p.broken) start_terminate(p, grace);
+  }
+
+  static std::string human_grace(int64_t ms) {
+    char buf[32];
+    if (ms % 1000 == 0) std::snprintf(buf, sizeof buf, "%" PRId64 "s", ms / 1000);
+    else std::snprintf(buf, sizeof buf, "%.3gs", ms / 1000.0);
+    return buf;
+  }
+
+  // lifehook_pod_terminate blocks until every container stopped, so it runs off the main thread.
+  void start_terminate(RunningPod& p, int64_t grace) {
+    p.terminating = true;
+    size_t index = static_cast<size_t>(&p - pods_.data());
+    lifehook_pod* pod = p.pod.get();
+    workers_.emplace_back([this, pod, index, grace] {
+      int rc = lifehook_pod_terminate(pod, grace);
+      queue_.push({Notice::Terminated, index, "", rc});
+    });
+  }
+
+  void drain_notices() {
+    for (auto& n : queue_.take()) {
+      RunningPod& p = pods_[n.pod];
+      if (n.kind == Notice::Terminated) {
+        if (n.rc != LIFEHOOK_OK && !p.terminated)
+          std::fprintf(stderr, "lifehook: terminating pod %s: %s\n", p.name.c_str(), lifehook_status_name(n.rc));
+        p.terminated = true;
+        continue;
+      }
+      json e = json::parse(n.text, nullptr, false);
+      if (!e.is_object()) continue;
+      p.events.push_back(e);
+      if (!options_.events) continue;
+      if (options_.output == "json") emit(json{{"name", p.name}, {"event", e}}.dump());
+      else emit(event_line(p.name, e));
+    }
+  }
+
+  void poll_statuses() {
+    for (auto& p : pods_) {
+      if (p.broken || (p.finished && !p.terminating)) continue;
+      LibString text;
+      int rc = lifehook_pod_status(p.pod.get(), text.out());
+      if (rc != LIFEHOOK_OK) {
+        std::fprintf(stderr, "lifehook: cannot read the status of pod %s: %s\n", p.name.c_str(),
+                     lifehook_status_name(rc));
+        p.broken = true;
+        continue;
+      }
+      json status = json::parse(text.str(), nullptr, false);
+      if (!status.is_object()) continue;
+      p.phase = status.value("phase", "");
+      StatusRow row = status_row(p.name, options_.driver, status);
+      if (row.change_key() != p.last_key) {
+        p.last_key = row.change_key();
+        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - p.created);
+        if (options_.output == "json")
+          emit(json{{"name", p.name}, {"time", rfc3339_now()}, {"status", status}}.dump());
+        else
+          emit(table_->line(row, age));
+      }
+      if (p.phase == "Succeeded" || p.phase == "Failed") p.finished = true;
+    }
+  }
+
+  bool all_done() const {
+    for (const auto& p : pods_) {
+      if (p.broken) continue;
+      if (p.terminating ? !p.terminated : !p.finished) return false;
+    }
+    return true;
+  }
+
+  // Joins workers, prints the events tables, decides the exit code; pods are destroyed after.
+  int finish() {
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+    drain_notices();
+    if (options_.events && options_.output != "json") {
+      auto now = std::chrono::system_clock::now();
+      for (const auto& p : pods_) {
+        if (pods_.size() > 1) emit("\nName:  " + p.name);
+        else emit("");
+        emit_raw(events_table(p.events, now));
+      }
+    }
+    int code = kExitOk;
+    for (const auto& p : pods_) {
+      if (p.broken) code = kExitFailed;
+      else if (!p.terminating && p.phase == "Failed") code = kExitFailed;
+    }
+    pods_.clear();  // lifehook_pod_destroy: nothing is left running
+    return code;
+  }
+
+  void emit(const std::string& line) { emit_raw(line + "\n"); }
+
+  void emit_raw(const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0 && !output_broken_) {
+      // stdout is gone (a closed pipe): stop the pods rather than run on unseen.
+      output_broken_ = true;
+      if (!termination_requested_) request_termination(grace_ms(), "output closed");
+    }
+  }
+
+  const RunOptions& options_;
+  NoticeQueue queue_;
+  std::vector<RunningPod> pods_;
+  std::vector<std::thread> workers_;
+  std::unique_ptr<StatusTable> table_;
+  int signals_seen_ = 0;
+  bool termination_requested_ = false;
+  bool output_broken_ = false;
+};
+
+}  // namespace
+
+int run_command(const RunOptions& options) { return Runner(options).run(); }
+
+}  // namespace lifehook_cli
