@@ -1,6 +1,13 @@
 // libcurl's multi interface driven by the context's Asio event loop (socket and timer
 // callbacks): every httpGet of a context shares one multi handle, no thread per request.
+//
+// Threading: every call into the multi handle (add, remove, socket_action, info_read, cleanup)
+// happens on one strand of the context's io_context. Callers hand over an easy handle with
+// add() and get its result through a callback on that strand; they must not touch the easy
+// handle (nor anything its callbacks write to) until that callback ran or remove() completed.
 #pragma once
+
+#include <curl/curl.h>
 
 #include <functional>
 #include <memory>
@@ -15,13 +22,30 @@ namespace lifehook {
 
 class CurlMulti {
  public:
+  // Called once per transfer on the multi's strand: the transfer's CURLcode, or
+  // CURLE_ABORTED_BY_CALLBACK when the multi shut down before the transfer finished.
+  using Done = std::function<void(CURLcode)>;
+
   CurlMulti(boost::asio::io_context& io, spdlog::logger& log);
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
+
   // Stops every transfer and releases curl's resources; called by ~Context from a non-loop
   // thread while the loop still runs. Blocks until done.
   void shutdown();
+
+  // Starts `easy` (posted to the strand). `done` keeps whatever owns `easy` alive.
+  void add(CURL* easy, Done done);
+  // Takes `easy` out of the multi if it is still in (its connection is closed; `done` is then
+  // never called), then runs `removed` on the strand.
+  void remove(CURL* easy, std::function<void()> removed);
+
+  // Makes every socket of `easy` SOCK_CLOEXEC with SO_LINGER {1, 1 s}. Call before add().
+  void configure_sockets(CURL* easy);
+
+  // curl_global_init, exactly once per process, thread-safely.
+  static void global_init(spdlog::logger& log);
 
   struct Impl;
 
