@@ -1,11 +1,233 @@
-// PLACEHOLDER — replaced by the cgroup implementation.
+// cgroup v2 trees for clean kills; see cgroup.hpp for where they live and the fallback when
+// they are unavailable.
 #include "cgroup.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
 namespace lifehook {
+namespace {
+
+struct Cgroup2Mount {
+  std::string point;  // where it is mounted
+  std::string root;   // which directory of the hierarchy is mounted there ("/" usually)
+};
+
+Cgroup2Mount read_cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "<id> <parent> <maj:min> <root> <mount point> <options> [optional...] - <fstype> <source> <super options>"
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, dev, root, point;
+    head >> id >> parent >> dev >> root >> point;
+    return {point, root};
+  }
+  return {};
+}
+
+// Writes a short value to a control file of a cgroup directory.
+int write_control(int dir, const char* file, const char* value) {
+  int fd = ::openat(dir, file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t n = ::write(fd, value, std::strlen(value));
+  int err = n < 0 ? errno : 0;
+  ::close(fd);
+  return err;
+}
+
+std::string read_control(int dir, const char* file) {
+  int fd = ::openat(dir, file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+bool events_flag(int dir, std::string_view key) {
+  std::string events = read_control(dir, "cgroup.events");
+  std::string needle = std::string(key) + " 1";
+  size_t at = 0;
+  while ((at = events.find(needle, at)) != std::string::npos) {
+    if ((at == 0 || events[at - 1] == '\n') &&
+        (at + needle.size() == events.size() || events[at + needle.size()] == '\n'))
+      return true;
+    at += needle.size();
+  }
+  return false;
+}
+
+// Waits (bounded) for a flag of cgroup.events to become 0/1: the kernel signals changes of that
+// file with POLLPRI.
+void wait_events(int dir, std::string_view key, bool want, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int fd = ::openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  while (events_flag(dir, key) != want) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (fd >= 0) {
+      char buf[256];
+      [[maybe_unused]] ssize_t n = ::pread(fd, buf, sizeof(buf), 0);  // re-arm the notification
+      pollfd p{fd, POLLPRI, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 10)));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+// ---- Cgroup ------------------------------------------------------------------------------
+
 Cgroup::Cgroup(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
-Cgroup::~Cgroup() = default;
-void Cgroup::kill_all() {}
-bool Cgroup::populated() const { return false; }
-CgroupManager::CgroupManager(spdlog::logger& log) : log_(log) {}
-std::unique_ptr<Cgroup> CgroupManager::create(std::string_view) { return nullptr; }
+
+Cgroup::~Cgroup() {
+  if (populated()) {
+    kill_all();
+    // SIGKILL is asynchronous: the members leave the cgroup a moment later.
+    wait_events(dir_.get(), "populated", false, std::chrono::milliseconds(500));
+  }
+  dir_.reset();
+  // rmdir may still see EBUSY while the last members finish dying: retry briefly. A cgroup that
+  // stays is removed by the next CgroupManager of a later process (remove_stale).
+  for (int i = 0; i < 50; ++i) {
+    if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+std::vector<int> Cgroup::pids() const {
+  std::vector<int> out;
+  std::istringstream in(read_control(dir_.get(), "cgroup.procs"));
+  int pid;
+  while (in >> pid) out.push_back(pid);
+  return out;
+}
+
+bool Cgroup::populated() const {
+  std::string events = read_control(dir_.get(), "cgroup.events");
+  if (events.empty()) return !pids().empty();
+  return events_flag(dir_.get(), "populated");
+}
+
+void Cgroup::kill_all() {
+  // Linux 5.14+: one write kills every member, including ones forking right now.
+  int err = write_control(dir_.get(), "cgroup.kill", "1");
+  if (err == 0) return;
+  // Older kernels: freeze so nobody forks while we read the list, kill each, thaw (a frozen
+  // process dies only once thawed).
+  bool frozen = write_control(dir_.get(), "cgroup.freeze", "1") == 0;
+  if (frozen) wait_events(dir_.get(), "frozen", true, std::chrono::milliseconds(100));
+  for (int round = 0; round < 20; ++round) {
+    std::vector<int> members = pids();
+    if (members.empty()) break;
+    for (int pid : members) ::kill(pid, SIGKILL);
+    if (frozen) break;  // no forks while frozen: one round is all
+  }
+  if (frozen) write_control(dir_.get(), "cgroup.freeze", "0");
+}
+
+// ---- CgroupManager -----------------------------------------------------------------------
+
+std::string CgroupManager::find_cgroup2_mount() { return read_cgroup2_mount().point; }
+
+std::string CgroupManager::own_cgroup_path() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  return {};
+}
+
+CgroupManager::CgroupManager(spdlog::logger& log) : log_(log) {
+  Cgroup2Mount mount = read_cgroup2_mount();
+  std::string own = own_cgroup_path();
+  if (mount.point.empty() || own.empty() || own.find(" (deleted)") != std::string::npos) {
+    log_.info("cgroups: no cgroup v2 hierarchy for this process; process trees are killed by group");
+    return;
+  }
+  // Our path is relative to the hierarchy's root; the mount may show only a subtree of it.
+  if (mount.root != "/") {
+    if (own.rfind(mount.root, 0) != 0) {
+      log_.info("cgroups: own cgroup {} is outside the mounted subtree {}", own, mount.root);
+      return;
+    }
+    own = own.substr(mount.root.size());
+  }
+  std::string base = mount.point + (own == "/" ? "" : own);
+  // The only reliable test of "may we create and populate cgroups here": try it.
+  std::string probe = base + "/lifehook-" + std::to_string(::getpid()) + "-probe";
+  if (::mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) {
+    log_.info("cgroups: cannot create cgroups under {} ({}); process trees are killed by group", base,
+              std::strerror(errno));
+    return;
+  }
+  ::rmdir(probe.c_str());
+  base_ = base;
+  remove_stale();
+  log_.debug("cgroups: process trees go under {}", base_);
+}
+
+// Removes empty lifehook cgroups left by processes that no longer exist (a crash, or a member
+// that took too long to die).
+void CgroupManager::remove_stale() {
+  DIR* d = ::opendir(base_.c_str());
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("lifehook-", 0) != 0) continue;
+    int pid = std::atoi(name.c_str() + 9);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno == EPERM) continue;  // its owner still lives
+    ::rmdir((base_ + "/" + name).c_str());                 // fails harmlessly when populated
+  }
+  ::closedir(d);
+}
+
+std::unique_ptr<Cgroup> CgroupManager::create(std::string_view purpose) {
+  if (!available()) return nullptr;
+  std::string name = "lifehook-" + std::to_string(::getpid()) + "-" + std::to_string(next_++);
+  if (!purpose.empty()) {
+    name += '-';
+    for (char c : purpose.substr(0, 32)) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  }
+  std::string path = base_ + "/" + name;
+  if (::mkdir(path.c_str(), 0755) != 0) {
+    log_.warn("cgroups: cannot create {}: {}", path, std::strerror(errno));
+    return nullptr;
+  }
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) {
+    log_.warn("cgroups: cannot open {}: {}", path, std::strerror(errno));
+    ::rmdir(path.c_str());
+    return nullptr;
+  }
+  return std::make_unique<Cgroup>(std::move(path), std::move(dir));
+}
+
 }  // namespace lifehook

@@ -2,7 +2,9 @@
 // waitpid(-1)): exit is reported when the process exits, not when its pipes close.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -17,17 +19,22 @@ namespace lifehook {
 struct ExitStatus {
   int exit_code = -1;  // >= 0 when the process exited
   int signal = 0;      // > 0 when a signal terminated it
-  bool known = true;   // false when someone else reaped it (a host calling waitpid(-1))
+  bool known = true;   // false when someone else reaped it (a host calling waitpid(-1, __WALL))
 };
 
+// Must be owned by a std::shared_ptr (its asynchronous waits hold only weak references, so
+// dropping the last reference kills and reaps the process instead of leaking it).
 class Child : public std::enable_shared_from_this<Child> {
  public:
   Child(Strand strand, Spawned spawned, std::unique_ptr<Cgroup> cgroup);
-  ~Child();  // a child still running is killed (tree) and reaped
+  ~Child();  // kills the tree (a child still running, and whatever is left of it) and reaps
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
 
   int pid() const { return pid_; }
   bool exited() const { return exited_; }
   const ExitStatus& status() const { return status_; }
+  bool has_cgroup() const { return cgroup_ != nullptr; }
 
   // Calls fn (on the strand) once the process has exited and been reaped. One waiter.
   void async_wait(std::function<void(const ExitStatus&)> fn);
@@ -40,17 +47,23 @@ class Child : public std::enable_shared_from_this<Child> {
 
  private:
   void arm();
-  void reap();
+  void on_ready();
+  bool try_reap(bool block);
+  void deliver();
 
   Strand strand_;
   int pid_;
-  UniqueFd pidfd_;
+  int pidfd_ = -1;  // owned by watch_ (closed with it); -1 without pidfd support
   std::unique_ptr<Cgroup> cgroup_;
   boost::asio::posix::stream_descriptor watch_;
   boost::asio::steady_timer poll_;  // fallback when there is no pidfd
+  std::chrono::milliseconds poll_interval_{1};
   std::function<void(const ExitStatus&)> waiter_;
   ExitStatus status_;
   bool exited_ = false;
+  bool armed_ = false;
+  // Without a cgroup: the tree members seen so far (pid -> start time), see proc_tree.hpp.
+  std::map<int, uint64_t> members_;
 };
 
 }  // namespace lifehook
