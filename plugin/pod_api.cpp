@@ -1,18 +1,148 @@
-// PLACEHOLDER — replaced by the pod lifecycle engine.
+// The C ABI of pods: thin glue over plugin/pod/pod.hpp. A lifehook_pod is a handle holding the
+// engine; lifehook_ctx_free shuts down pods still alive through a context closer, after which
+// the handle only answers LIFEHOOK_E_STATE and lifehook_pod_destroy just frees it.
+#include <memory>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
 #include "api_glue.hpp"
+#include "context.hpp"
+#include "drivers/driver.hpp"
+#include "pod/pod.hpp"
+
+namespace lifehook {
+Context& context_of(lifehook_ctx* ctx);  // plugin/api.cpp
+}
+
+struct lifehook_pod {
+  lifehook::Context* ctx = nullptr;
+  std::mutex mu;
+  std::shared_ptr<lifehook::pod::Pod> pod;  // null once the context closed it
+  bool closed_by_context = false;
+};
 
 using namespace lifehook;
+
+namespace {
+
+std::shared_ptr<pod::Pod> engine(lifehook_pod* handle) {
+  LIFEHOOK_REQUIRE_ARG(handle, "pod");
+  std::lock_guard<std::mutex> lock(handle->mu);
+  if (!handle->pod) throw_state("the pod's context was freed");
+  return handle->pod;
+}
+
+}  // namespace
+
 extern "C" {
-int lifehook_pod_create(lifehook_ctx*, const char*, const char*, const lifehook_driver*, lifehook_pod** out,
-                        char** error) {
+
+int lifehook_pod_create(lifehook_ctx* ctx, const char* pod_json, const char* options_json,
+                        const lifehook_driver* driver, lifehook_pod** out, char** error) {
   if (out) *out = nullptr;
-  return guarded(error, [] { throw_unsupported("pods: not implemented yet"); });
+  return guarded(error, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    LIFEHOOK_REQUIRE_ARG(pod_json, "pod_json");
+    LIFEHOOK_REQUIRE_ARG(out, "out");
+    Context& c = context_of(ctx);
+    pod::PodOptions options = pod::parse_pod_options(options_json);
+    pod::PodSpec spec = pod::parse_pod(pod_json);
+    pod::DriverFactory factory;
+    if (driver) {
+      lifehook_driver copy = *driver;  // the host's struct may be freed after this call
+      factory = [copy](drivers::DriverEnv env) { return drivers::make_host_driver(copy, std::move(env)); };
+    } else {
+      std::string name = options.driver;
+      factory = [name](drivers::DriverEnv env) { return drivers::make_builtin_driver(name, std::move(env)); };
+    }
+    auto handle = std::make_unique<lifehook_pod>();
+    handle->ctx = &c;
+    handle->pod = pod::Pod::create(c, std::move(spec), std::move(options), std::move(factory));
+    lifehook_pod* h = handle.get();
+    c.add_closer(h, [h] {
+      std::shared_ptr<pod::Pod> p;
+      {
+        std::lock_guard<std::mutex> lock(h->mu);
+        p = std::move(h->pod);
+        h->closed_by_context = true;
+      }
+      if (p) {
+        try {
+          p->shutdown();
+        } catch (...) {  // never from a context destructor
+        }
+      }
+    });
+    *out = handle.release();
+  });
 }
-int lifehook_pod_start(lifehook_pod*) { return LIFEHOOK_E_UNSUPPORTED; }
-int lifehook_pod_terminate(lifehook_pod*, int64_t) { return LIFEHOOK_E_UNSUPPORTED; }
-int lifehook_pod_wait(lifehook_pod*, int64_t) { return LIFEHOOK_E_UNSUPPORTED; }
-int lifehook_pod_status(lifehook_pod*, char**) { return LIFEHOOK_E_UNSUPPORTED; }
-int lifehook_pod_watch(lifehook_pod*, lifehook_event_fn, void*) { return LIFEHOOK_E_UNSUPPORTED; }
-int lifehook_pod_container_exited(lifehook_pod*, const char*, int, int) { return LIFEHOOK_E_UNSUPPORTED; }
-void lifehook_pod_destroy(lifehook_pod*) {}
+
+int lifehook_pod_start(lifehook_pod* pod) {
+  return guarded(nullptr, [&] { engine(pod)->start(); });
 }
+
+int lifehook_pod_terminate(lifehook_pod* pod, int64_t grace_ms) {
+  return guarded(nullptr, [&] { engine(pod)->terminate(grace_ms); });
+}
+
+int lifehook_pod_wait(lifehook_pod* pod, int64_t timeout_ms) {
+  return guarded(nullptr, [&] {
+    if (!engine(pod)->wait(timeout_ms)) throw_state("timed out waiting for the pod");
+  });
+}
+
+int lifehook_pod_status(lifehook_pod* pod, char** status_json) {
+  if (status_json) *status_json = nullptr;
+  return guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(status_json, "status_json");
+    std::string s = engine(pod)->status_json();
+    *status_json = dup_c_string(s);
+    if (!*status_json) throw std::bad_alloc();
+  });
+}
+
+int lifehook_pod_watch(lifehook_pod* pod, lifehook_event_fn fn, void* user) {
+  return guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(fn, "fn");
+    engine(pod)->watch(fn, user);
+  });
+}
+
+int lifehook_pod_container_exited(lifehook_pod* pod, const char* container_name, int exit_code, int signal) {
+  return guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(container_name, "container_name");
+    if (exit_code < -1 || exit_code > 255)
+      throw_invalid("exit_code", "must be between 0 and 255 (-1: unknown)", std::to_string(exit_code));
+    if (signal < 0 || signal > 64) throw_invalid("signal", "must be between 0 and 64", std::to_string(signal));
+    engine(pod)->container_exited(container_name, exit_code, signal);
+  });
+}
+
+void lifehook_pod_destroy(lifehook_pod* pod) {
+  if (!pod) return;
+  try {
+    std::shared_ptr<pod::Pod> p;
+    bool closed;
+    {
+      std::lock_guard<std::mutex> lock(pod->mu);
+      p = pod->pod;
+      closed = pod->closed_by_context;
+    }
+    if (p && pod->ctx->on_loop_thread()) {
+      // Destroying from a library callback would block the loop it waits on: refuse (leak).
+      pod->ctx->log().critical("lifehook_pod_destroy called from a library callback; ignored (the pod is leaked)");
+      return;
+    }
+    if (!closed) pod->ctx->remove_closer(pod);
+    if (p) p->shutdown();
+    p.reset();
+    {
+      std::lock_guard<std::mutex> lock(pod->mu);
+      pod->pod.reset();
+    }
+  } catch (...) {  // nothing crosses the ABI
+  }
+  delete pod;
+}
+
+}  // extern "C"

@@ -1,0 +1,80 @@
+// How the pod engine (plugin/pod/) owns containers without knowing what they are. A driver
+// starts, signals, kills and removes the containers of ONE pod; it reports every exit through
+// the ExitSink it was given. The engine decides everything else (order, hooks, deadlines,
+// restarts), so a new runtime (an `oci` driver running runc containers in a pod network
+// namespace, exec inside the container) is one more file here plus one line in registry.cpp.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "../../handlers/model.hpp"
+#include "../pod/spec.hpp"
+
+namespace lifehook {
+class Context;
+}
+
+namespace lifehook::drivers {
+
+// What a started container tells the engine; used for the hooks' target.
+struct StartInfo {
+  std::optional<int> pid;  // host pid of the container's main process
+  std::string pod_ip;      // empty: the engine uses 127.0.0.1 (host network)
+  std::string bundle;      // OCI bundle (container exec), for runtimes that have one
+  std::string exec_mode;   // how exec hooks run: "" / "host" / "container" / "runtime"
+  std::string cgroup;      // cgroup v2 path exec hooks should join (empty: their own)
+};
+
+// Called exactly once per start that succeeded, when that container instance has exited (and,
+// for local processes, been reaped). exit_code: 0..255, 128+signal when killed; signal: 0 or
+// the signal that killed it. May be called from any thread, also from inside a driver call.
+using ExitSink = std::function<void(const std::string& container, int exit_code, int signal)>;
+
+// Result of a start: StartInfo on success, otherwise an error message. Delivered exactly once,
+// from any thread, possibly before start() returns.
+using StartDone = std::function<void(std::optional<StartInfo> info, std::string error)>;
+
+struct DriverEnv {
+  Context& ctx;
+  const pod::PodSpec& pod;  // outlives the driver
+  ExitSink on_exit;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;  // kills and reaps (or removes) whatever is still running; blocking
+
+  virtual const char* name() const = 0;
+  // Rejects pods this driver cannot run (Error(LIFEHOOK_E_INVALID) naming the JSON path).
+  virtual void validate(const pod::PodSpec& pod) const = 0;
+  // Starts one container instance. A start may take time (pulling, runc): it may complete later.
+  virtual void start(const pod::ContainerSpec& c, StartDone done) = 0;
+  // Sends a signal to the container's main process (the stop signal). Never blocks for long.
+  virtual void signal(const std::string& container, int signo) = 0;
+  // SIGKILL to everything of the container (the whole process tree / cgroup).
+  virtual void kill(const std::string& container) = 0;
+  // Releases what is left of an exited container instance (before a restart and at the end).
+  virtual void remove(const std::string& container) = 0;
+  // True when exits arrive through the ExitSink by the driver itself; false when the host
+  // reports them (lifehook_pod_container_exited).
+  virtual bool reports_exits() const = 0;
+  // Where hooks of this container run: the engine fills env/workingDir/ports/podIP from the spec
+  // and StartInfo; a driver may add more (pid, bundle, exec mode, cgroup).
+  virtual void fill_target(const pod::ContainerSpec&, const StartInfo& info, Target& t) const {
+    t.pid = info.pid;
+    t.bundle = info.bundle;
+    t.exec_mode = info.exec_mode;
+    t.cgroup = info.cgroup;
+  }
+};
+
+// Built-in drivers by name ("process"); Error(LIFEHOOK_E_INVALID) naming options.driver otherwise.
+std::unique_ptr<Driver> make_builtin_driver(const std::string& name, DriverEnv env);
+
+// The adapter for a host's lifehook_driver of C callbacks (copied; validated).
+std::unique_ptr<Driver> make_host_driver(const lifehook_driver& callbacks, DriverEnv env);
+
+}  // namespace lifehook::drivers

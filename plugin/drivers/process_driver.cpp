@@ -1,0 +1,165 @@
+// The built-in `process` driver: each container is a local process (its own session and
+// process group, plus its own cgroup v2 where one can be made) running command + args with the
+// container's env and workingDir. `image` is ignored. Exits are watched through pidfds on the
+// event loop (plugin/os/child.hpp), never with SIGCHLD or waitpid(-1). When a container's main
+// process exits, whatever it left behind is killed, as a container's PID namespace would.
+#include <signal.h>
+
+#include <map>
+#include <mutex>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "../context.hpp"
+#include "../errors.hpp"
+#include "../os/cgroup.hpp"
+#include "../os/child.hpp"
+#include "../os/spawn.hpp"
+#include "driver.hpp"
+
+namespace lifehook::drivers {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The children, shared with the exit callbacks through a weak reference so a callback that
+// arrives after the driver is gone does nothing.
+struct Children {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<Child>> by_name;
+  std::shared_ptr<Child> find(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  }
+};
+
+class ProcessDriver final : public Driver {
+ public:
+  explicit ProcessDriver(DriverEnv env)
+      : ctx_(env.ctx), pod_(env.pod), on_exit_(std::move(env.on_exit)), strand_(ctx_.make_strand()),
+        children_(std::make_shared<Children>()) {}
+
+  ~ProcessDriver() override {
+    std::map<std::string, std::shared_ptr<Child>> left;
+    {
+      std::lock_guard<std::mutex> lock(children_->mu);
+      left.swap(children_->by_name);
+    }
+    for (auto& [name, child] : left) child->kill_tree();
+    // ~Child reaps (blocking, bounded: everything was just SIGKILLed).
+  }
+
+  const char* name() const override { return "process"; }
+
+  void validate(const pod::PodSpec& pod) const override {
+    auto check = [](const pod::ContainerSpec& c) {
+      if (c.command.empty())
+        throw_invalid(c.path + ".command",
+                      "is required: the process driver runs commands, not images" +
+                          (c.image.empty() ? std::string() : " (image \"" + c.image + "\" is ignored)"),
+                      c.raw.contains("command") ? json_value_text(c.raw["command"]) : std::string("nothing"));
+      if (c.command[0].empty()) throw_invalid(c.path + ".command[0]", "must not be empty");
+    };
+    for (const auto& c : pod.init_containers) check(c);
+    for (const auto& c : pod.containers) check(c);
+  }
+
+  void start(const pod::ContainerSpec& c, StartDone done) override {
+    SpawnSpec spec;
+    spec.argv = c.command;
+    spec.argv.insert(spec.argv.end(), c.args.begin(), c.args.end());
+    bool has_path = false, has_hostname = false;
+    for (const auto& e : c.env) {
+      has_path |= e.name == "PATH";
+      has_hostname |= e.name == "HOSTNAME";
+    }
+    if (!has_path) spec.env.push_back(std::string("PATH=") + kDefaultPath);
+    if (!has_hostname) spec.env.push_back("HOSTNAME=" + pod_.name);
+    for (const auto& e : c.env) spec.env.push_back(e.name + "=" + e.value);
+    spec.working_dir = c.working_dir;
+
+    std::unique_ptr<Cgroup> cgroup;
+    std::shared_ptr<Child> child;
+    StartInfo info;
+    try {
+      cgroup = ctx_.env().cgroups.create("pod-" + pod_.name + "-" + c.name);
+      if (cgroup) {
+        spec.cgroup_fd = cgroup->dir_fd();
+        info.cgroup = cgroup->path();
+      }
+      Spawned spawned = spawn_process(spec);
+      info.pid = spawned.pid;
+      child = std::make_shared<Child>(strand_, std::move(spawned), std::move(cgroup));
+    } catch (const std::exception& e) {
+      done(std::nullopt, e.what());
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(children_->mu);
+      children_->by_name[c.name] = child;
+    }
+    info.exec_mode = "host";
+    // Report the start before arming the exit watch so the engine sees start, then exit.
+    done(info, {});
+    std::weak_ptr<Children> weak = children_;
+    ExitSink sink = on_exit_;
+    std::string name = c.name;
+    std::weak_ptr<Child> weak_child = child;
+    child->async_wait([weak, sink, name, weak_child](const ExitStatus& st) {
+      auto children = weak.lock();
+      if (!children) return;
+      // Whatever the main process left behind goes with it (a container's PID namespace would).
+      if (auto ch = weak_child.lock()) ch->kill_tree();
+      int code = st.exit_code, sig = st.signal;
+      if (!st.known) code = -1, sig = 0;
+      else if (sig > 0) code = 128 + sig;
+      sink(name, code, sig);
+    });
+  }
+
+  // Child is used on its own strand only: signals, kills and removals are posted there (in
+  // order), so they never race with the exit being reaped.
+  void signal(const std::string& container, int signo) override {
+    on_child(container, [signo](Children&, const std::shared_ptr<Child>& child) { child->signal(signo); });
+  }
+
+  void kill(const std::string& container) override {
+    on_child(container, [](Children&, const std::shared_ptr<Child>& child) { child->kill_tree(); });
+  }
+
+  void remove(const std::string& container) override {
+    on_child(container, [container](Children& children, const std::shared_ptr<Child>& child) {
+      child->kill_tree();  // leftovers only: the main process has exited
+      std::lock_guard<std::mutex> lock(children.mu);
+      auto it = children.by_name.find(container);
+      if (it != children.by_name.end() && it->second == child) children.by_name.erase(it);
+    });
+  }
+
+  bool reports_exits() const override { return true; }
+
+ private:
+  template <class F>
+  void on_child(const std::string& container, F f) {
+    boost::asio::post(strand_, [weak = std::weak_ptr<Children>(children_), container, f] {
+      auto children = weak.lock();
+      if (!children) return;
+      if (auto child = children->find(container)) f(*children, child);
+    });
+  }
+
+  Context& ctx_;
+  const pod::PodSpec& pod_;
+  ExitSink on_exit_;
+  Strand strand_;
+  std::shared_ptr<Children> children_;
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> make_process_driver(DriverEnv env) { return std::make_unique<ProcessDriver>(std::move(env)); }
+
+}  // namespace lifehook::drivers

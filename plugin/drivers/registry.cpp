@@ -1,0 +1,14 @@
+// The built-in drivers by name. A new runtime (e.g. "oci") adds its factory here.
+#include "../errors.hpp"
+#include "driver.hpp"
+
+namespace lifehook::drivers {
+
+std::unique_ptr<Driver> make_process_driver(DriverEnv env);
+
+std::unique_ptr<Driver> make_builtin_driver(const std::string& name, DriverEnv env) {
+  if (name.empty() || name == "process") return make_process_driver(std::move(env));
+  throw_invalid("options.driver", "unknown driver; built-in drivers: process", json_value_text(json(name)));
+}
+
+}  // namespace lifehook::drivers

@@ -1,0 +1,86 @@
+#include "events.hpp"
+
+#include <ctime>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+namespace lifehook::pod {
+
+std::string rfc3339_ms(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string event_json(const Event& e, const std::string& pod_name) {
+  nlohmann::json j = {{"type", e.type}, {"reason", e.reason},     {"message", e.message},
+                      {"container", e.container}, {"pod", pod_name}, {"time", rfc3339_ms(e.time)}};
+  return j.dump();
+}
+
+void EventLog::add(Event e) {
+  std::string text = event_json(e, pod_name_);
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.push_back(std::move(text));
+  schedule();
+}
+
+void EventLog::watch(lifehook_event_fn fn, void* user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  watchers_.push_back(Watcher{fn, user, 0});
+  schedule();
+}
+
+void EventLog::schedule() {
+  if (scheduled_ || closed_ || watchers_.empty()) return;
+  scheduled_ = true;
+  // A weak reference: a queued delivery must not keep the log (and the pod) alive.
+  boost::asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->deliver();
+  });
+}
+
+void EventLog::deliver() {
+  std::unique_lock<std::mutex> lock(mu_);
+  delivering_ = std::this_thread::get_id();
+  // Round-robin over watchers, one event at a time each, until everyone is caught up: a new
+  // event added during a callback is picked up by this same job (order per watcher is kept).
+  for (;;) {
+    bool any = false;
+    for (size_t i = 0; i < watchers_.size() && !closed_; ++i) {
+      Watcher& w = watchers_[i];
+      if (w.next >= events_.size()) continue;
+      any = true;
+      std::string text = events_[w.next++];
+      lifehook_event_fn fn = w.fn;
+      void* user = w.user;
+      lock.unlock();
+      fn(user, text.c_str());
+      lock.lock();
+    }
+    if (!any || closed_) break;
+  }
+  scheduled_ = false;
+  delivering_ = std::thread::id{};
+  idle_.notify_all();
+}
+
+void EventLog::close() {
+  std::unique_lock<std::mutex> lock(mu_);
+  closed_ = true;
+  if (delivering_ == std::this_thread::get_id()) return;
+  idle_.wait(lock, [this] { return delivering_ == std::thread::id{}; });
+}
+
+std::vector<std::string> EventLog::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_;
+}
+
+}  // namespace lifehook::pod

@@ -1,0 +1,67 @@
+// A pod's event log and its watchers. Every event is kept (a watcher added later gets the past
+// ones first) and every watcher receives every event exactly once, in order.
+//
+// Threading: callbacks run on an event-loop thread of the context, from one delivery job per
+// pod at a time (never two callbacks of the same pod concurrently), never with an engine lock
+// held — so a callback may call lifehook_pod_status. The pod's state machine runs on its own
+// strand, so a slow watcher delays only the delivery of this pod's events, not its deadlines
+// (as long as another loop thread is free). Callbacks must not block for long.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "lifehook/lifehook.h"
+
+namespace lifehook::pod {
+
+struct Event {
+  std::string type;  // Normal | Warning
+  std::string reason;
+  std::string message;
+  std::string container;  // empty for pod-level events
+  std::chrono::system_clock::time_point time;
+};
+
+// "2026-11-27T09:02:42.123Z"
+std::string rfc3339_ms(std::chrono::system_clock::time_point t);
+std::string event_json(const Event& e, const std::string& pod_name);
+
+class EventLog : public std::enable_shared_from_this<EventLog> {
+ public:
+  EventLog(boost::asio::io_context& io, std::string pod_name) : io_(io), pod_name_(std::move(pod_name)) {}
+  void add(Event e);
+  void watch(lifehook_event_fn fn, void* user);
+  // After close() returns no callback runs any more (when called from inside a callback, the
+  // one running finishes after close returns; nothing else starts).
+  void close();
+  std::vector<std::string> snapshot() const;
+
+ private:
+  struct Watcher {
+    lifehook_event_fn fn;
+    void* user;
+    size_t next = 0;
+  };
+  void schedule();  // under mu_
+  void deliver();
+
+  boost::asio::io_context& io_;
+  std::string pod_name_;
+  mutable std::mutex mu_;
+  std::condition_variable idle_;
+  std::vector<std::string> events_;
+  std::vector<Watcher> watchers_;
+  bool scheduled_ = false;
+  bool closed_ = false;
+  std::thread::id delivering_{};
+};
+
+}  // namespace lifehook::pod

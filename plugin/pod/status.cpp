@@ -1,0 +1,262 @@
+#include "status.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "events.hpp"
+
+namespace lifehook::pod {
+
+namespace {
+
+bool succeeded(const ContainerStatus& s) { return s.kind == StateKind::Terminated && s.terminated.exit_code == 0; }
+
+bool all_init_succeeded(const PodView& v) {
+  return std::all_of(v.init.begin(), v.init.end(), [](const ContainerStatus& s) { return succeeded(s); });
+}
+
+bool all_main_ready(const PodView& v) {
+  return std::all_of(v.main.begin(), v.main.end(),
+                     [](const ContainerStatus& s) { return s.ready && s.kind == StateKind::Running; });
+}
+
+json terminated_json(const TerminatedState& t) {
+  json j = {{"exitCode", t.exit_code},
+            {"signal", t.signal},
+            {"reason", t.reason},
+            {"startedAt", rfc3339_ms(t.started_at)},
+            {"finishedAt", rfc3339_ms(t.finished_at)}};
+  if (!t.message.empty()) j["message"] = t.message;
+  return j;
+}
+
+json container_json(const ContainerSpec& spec, const ContainerStatus& s) {
+  json state;
+  switch (s.kind) {
+    case StateKind::Waiting: {
+      json w = {{"reason", s.waiting_reason}};
+      if (!s.waiting_message.empty()) w["message"] = s.waiting_message;
+      state["waiting"] = w;
+      break;
+    }
+    case StateKind::Running: state["running"] = {{"startedAt", rfc3339_ms(s.started_at)}}; break;
+    case StateKind::Terminated: state["terminated"] = terminated_json(s.terminated); break;
+  }
+  json last = json::object();
+  if (s.last) last["terminated"] = terminated_json(*s.last);
+  return {{"name", spec.name},   {"image", spec.image},          {"state", state},
+          {"lastState", last},   {"ready", s.ready},             {"started", s.started},
+          {"restartCount", s.restart_count}};
+}
+
+json condition(const char* type, bool ok, const char* reason_if_false) {
+  json c = {{"type", type}, {"status", ok ? "True" : "False"}};
+  if (!ok && reason_if_false) c["reason"] = reason_if_false;
+  return c;
+}
+
+std::string exit_text(const json& t) {
+  char buf[48];
+  int sig = t.value("signal", 0);
+  if (sig != 0) std::snprintf(buf, sizeof buf, "Signal:%d", sig);
+  else std::snprintf(buf, sizeof buf, "ExitCode:%d", t.value("exitCode", 0));
+  return buf;
+}
+
+}  // namespace
+
+std::string compute_phase(const PodView& v) {
+  const PodSpec& spec = *v.spec;
+  int pending_init = 0, failed_init = 0;
+  for (const auto& s : v.init) {
+    if (s.kind == StateKind::Running || (s.kind == StateKind::Waiting && !s.last)) ++pending_init;
+    else if ((s.kind == StateKind::Terminated && s.terminated.exit_code != 0) ||
+             (s.kind == StateKind::Waiting && s.last && s.last->exit_code != 0))
+      ++failed_init;
+  }
+  int running = 0, stopped = 0, succeeded_n = 0, waiting = 0;
+  bool any_main_started = false;
+  for (const auto& s : v.main) {
+    switch (s.kind) {
+      case StateKind::Running:
+        ++running;
+        any_main_started = true;
+        break;
+      case StateKind::Terminated:
+        ++stopped;
+        any_main_started = true;
+        if (s.terminated.exit_code == 0) ++succeeded_n;
+        break;
+      case StateKind::Waiting:
+        if (s.last) {
+          ++stopped;
+          any_main_started = true;
+        } else {
+          ++waiting;
+        }
+        break;
+    }
+  }
+  std::string phase;
+  if (failed_init > 0 && spec.restart_policy == RestartPolicy::Never) phase = "Failed";
+  else if ((pending_init > 0 && !any_main_started) || waiting > 0) phase = "Pending";
+  else if (running > 0) phase = "Running";
+  else if (stopped > 0) {
+    if (v.terminal) phase = stopped == succeeded_n ? "Succeeded" : "Failed";
+    else if (spec.restart_policy == RestartPolicy::Always) phase = "Running";
+    else if (stopped == succeeded_n) phase = "Succeeded";
+    else if (spec.restart_policy == RestartPolicy::Never) phase = "Failed";
+    else phase = "Running";
+  } else {
+    phase = "Pending";
+  }
+  // A pod that stopped for good without its containers reaching a verdict did not succeed.
+  if (v.terminal && phase != "Succeeded" && phase != "Failed") phase = "Failed";
+  return phase;
+}
+
+std::string display_status(const PodSpec& spec, const json& status, bool deletion_requested) {
+  std::string phase = status.value("phase", "");
+  std::string reason = phase;
+  bool initializing = false;
+  const json& inits = status["initContainerStatuses"];
+  for (size_t i = 0; i < inits.size(); ++i) {
+    const json& st = inits[i]["state"];
+    if (st.contains("terminated") && st["terminated"].value("exitCode", 0) == 0) continue;
+    if (st.contains("terminated")) {
+      std::string r = st["terminated"].value("reason", "");
+      reason = "Init:" + (r.empty() ? exit_text(st["terminated"]) : r);
+    } else if (st.contains("waiting") && !st["waiting"].value("reason", "").empty() &&
+               st["waiting"].value("reason", "") != "PodInitializing") {
+      reason = "Init:" + st["waiting"].value("reason", "");
+    } else {
+      reason = "Init:" + std::to_string(i) + "/" + std::to_string(spec.init_containers.size());
+    }
+    initializing = true;
+    break;
+  }
+  bool initialized_true = false;
+  for (const auto& c : status["conditions"])
+    if (c.value("type", "") == "Initialized" && c.value("status", "") == "True") initialized_true = true;
+  if (!initializing || initialized_true) {
+    bool has_running = false;
+    const json& mains = status["containerStatuses"];
+    for (size_t k = mains.size(); k-- > 0;) {
+      const json& st = mains[k]["state"];
+      if (st.contains("waiting") && !st["waiting"].value("reason", "").empty()) {
+        reason = st["waiting"].value("reason", "");
+      } else if (st.contains("terminated")) {
+        std::string r = st["terminated"].value("reason", "");
+        reason = r.empty() ? exit_text(st["terminated"]) : r;
+      } else if (st.contains("running") && mains[k].value("ready", false)) {
+        has_running = true;
+      }
+    }
+    if (reason == "Completed" && has_running) {
+      bool pod_ready = false;
+      for (const auto& c : status["conditions"])
+        if (c.value("type", "") == "Ready" && c.value("status", "") == "True") pod_ready = true;
+      reason = pod_ready ? "Running" : "NotReady";
+    }
+  }
+  if (deletion_requested && phase != "Succeeded" && phase != "Failed") reason = "Terminating";
+  return reason;
+}
+
+json build_status(const PodView& v, SysTime now) {
+  const PodSpec& spec = *v.spec;
+  std::string phase = compute_phase(v);
+  bool initialized = all_init_succeeded(v);
+  bool ready = initialized && all_main_ready(v) && !v.terminal;
+  json status;
+  status["phase"] = phase;
+  const char* not_ready_reason = v.terminal ? "PodCompleted" : "ContainersNotReady";
+  status["conditions"] = json::array({condition("PodScheduled", true, nullptr),
+                                      condition("Initialized", initialized,
+                                                "ContainersNotInitialized"),
+                                      condition("ContainersReady", ready, not_ready_reason),
+                                      condition("Ready", ready, not_ready_reason)});
+  status["podIP"] = v.pod_ip;
+  status["podIPs"] = v.pod_ip.empty() ? json::array() : json::array({{{"ip", v.pod_ip}}});
+  if (v.start_time) status["startTime"] = rfc3339_ms(*v.start_time);
+  if (v.deletion_time) status["deletionTimestamp"] = rfc3339_ms(*v.deletion_time);
+  status["terminating"] = v.deletion_requested && !v.terminal;
+  json inits = json::array(), mains = json::array();
+  for (size_t i = 0; i < v.init.size(); ++i) inits.push_back(container_json(spec.init_containers[i], v.init[i]));
+  for (size_t i = 0; i < v.main.size(); ++i) mains.push_back(container_json(spec.containers[i], v.main[i]));
+  status["initContainerStatuses"] = inits;
+  status["containerStatuses"] = mains;
+
+  // READY and RESTARTS columns (kubectl printPod).
+  std::string disp = display_status(spec, status, v.deletion_requested);
+  bool initializing = disp.rfind("Init:", 0) == 0;
+  int ready_n = 0;
+  if (!initializing)
+    for (const auto& s : v.main)
+      if (s.ready && s.kind == StateKind::Running) ++ready_n;
+  int restarts = 0;
+  std::optional<SysTime> last_restart;
+  auto add = [&](const std::vector<ContainerStatus>& list) {
+    for (const auto& s : list) {
+      restarts += s.restart_count;
+      if (s.last && (!last_restart || s.last->finished_at > *last_restart)) last_restart = s.last->finished_at;
+    }
+  };
+  if (initializing) add(v.init);
+  else add(v.main);
+  std::string restarts_text = std::to_string(restarts);
+  if (restarts != 0 && last_restart)
+    restarts_text += " (" + human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *last_restart)) +
+                     " ago)";
+  status["display"] = {{"status", disp},
+                       {"ready", std::to_string(ready_n) + "/" + std::to_string(spec.containers.size())},
+                       {"restarts", restarts_text},
+                       {"restartCount", restarts}};
+  return status;
+}
+
+std::string go_duration(Millis d) {
+  int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  int64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+  std::string out;
+  if (h) out += std::to_string(h) + "h";
+  if (h || m) out += std::to_string(m) + "m";
+  out += std::to_string(s);
+  if (frac) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return out + "s";
+}
+
+std::string human_duration(std::chrono::seconds d) {
+  int64_t secs = d.count();
+  if (secs < -1) return "<invalid>";
+  if (secs < 0) return "0s";
+  if (secs < 120) return std::to_string(secs) + "s";
+  int64_t minutes = secs / 60;
+  if (minutes < 10) {
+    int64_t s = secs % 60;
+    return std::to_string(minutes) + "m" + (s ? std::to_string(s) + "s" : "");
+  }
+  if (minutes < 180) return std::to_string(minutes) + "m";
+  int64_t hours = minutes / 60;
+  if (hours < 8) {
+    int64_t m = minutes % 60;
+    return std::to_string(hours) + "h" + (m ? std::to_string(m) + "m" : "");
+  }
+  if (hours < 48) return std::to_string(hours) + "h";
+  if (hours < 24 * 8) {
+    int64_t h = hours % 24;
+    return std::to_string(hours / 24) + "d" + (h ? std::to_string(h) + "h" : "");
+  }
+  if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
+  return std::to_string(hours / 24 / 365) + "y";
+}
+
+}  // namespace lifehook::pod
