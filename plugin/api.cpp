@@ -9,6 +9,11 @@ struct lifehook_ctx {
   lifehook::Context impl;
 };
 
+namespace lifehook {
+// The context behind a handle, for the other C glue files (plugin/pod_api.cpp).
+Context& context_of(lifehook_ctx* ctx) { return ctx->impl; }
+}  // namespace lifehook
+
 using namespace lifehook;
 
 extern "C" {
