@@ -1,0 +1,599 @@
+#!/usr/bin/env python3
+"""Tests of the `lifehook` command: the real binary, real processes, loopback servers.
+
+Run by CTest (tests/cli/CMakeLists.txt) with LIFEHOOK_BIN and LIFEHOOK_EXAMPLES set; one
+CTest entry per class. Every test copies the example it runs with fresh loopback ports and its
+own temporary directory, so tests can run side by side and the examples stay readable.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+BIN = os.environ.get("LIFEHOOK_BIN", "lifehook")
+EXAMPLES = os.environ.get("LIFEHOOK_EXAMPLES", os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+EXAMPLE_PORTS = (13306, 16379, 18080, 18081, 18082)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path="/", timeout=2.0):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def processes_mentioning(text):
+    """PIDs whose command line contains `text` (to prove nothing is left behind)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and "test_cli.py" not in cmdline:
+            found.append((int(pid), cmdline))
+    return found
+
+
+class CliTestCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="lifehook-cli-test-")
+        self.dir = self.tmp.name
+        self.ports = {p: free_port() for p in EXAMPLE_PORTS}
+
+    def tearDown(self):
+        left = processes_mentioning(self.dir)
+        for pid, _ in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.tmp.cleanup()
+        self.assertEqual(left, [], "processes left behind")
+
+    def example(self, name):
+        """The example with this test's ports and directories; returns its path."""
+        with open(os.path.join(EXAMPLES, name)) as f:
+            text = f.read()
+        for old, new in self.ports.items():
+            text = text.replace(str(old), str(new))
+        text = text.replace("/tmp/lifehook-", self.dir + "/lifehook-")
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def cli(self, *args, stdin=None, timeout=30):
+        return subprocess.run([BIN, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+class Watch:
+    """A running `lifehook run`, its stdout lines collected with their arrival times."""
+
+    def __init__(self, *args):
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen([BIN, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = []  # (seconds since start, line)
+        self.cond = threading.Condition()
+        self.stderr = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append((time.monotonic() - self.start, line.rstrip("\n")))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def _read_err(self):
+        self.stderr = self.proc.stderr.read()
+
+    def wait_line(self, predicate, timeout=10.0):
+        """First (time, line) matching predicate, waiting up to timeout; None otherwise."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for t, line in self.lines:
+                    if predicate(line):
+                        return t, line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    return None
+                self.cond.wait(min(left, 0.1))
+
+    def wait_status(self, status, timeout=10.0):
+        return self.wait_line(lambda l: len(l.split()) >= 3 and l.split()[2] == status, timeout)
+
+    def finish(self, timeout=30.0):
+        rc = self.proc.wait(timeout=timeout)
+        self.reader.join(5)
+        self.err_reader.join(5)
+        return rc, time.monotonic() - self.start
+
+    def statuses(self):
+        return [l.split()[2] for _, l in self.lines if re.match(r"^\S+\s+\d+/\d+\s", l)]
+
+    def text(self):
+        return "\n".join(l for _, l in self.lines)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def ordered_subsequence(expected, actual):
+    it = iter(actual)
+    return all(any(e == a for a in it) for e in expected)
+
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+{spec}"""
+
+
+class Manifests(CliTestCase):
+    """validate (and run) on the examples and on broken manifests: exact messages, exit 2."""
+
+    def test_examples_are_valid(self):
+        for name in ("pod-initcontainer.yaml", "pod-hook-exec.yaml", "pod-handlers.yaml", "pod-grace.yaml"):
+            r = self.cli("validate", os.path.join(EXAMPLES, name))
+            self.assertEqual(r.returncode, 0, f"{name}: {r.stderr}")
+            self.assertRegex(r.stdout, r"valid \(1 pod: [a-z-]+\)")
+
+    def check_broken(self, text, expected, name="bad.yaml"):
+        path = self.write(name, text)
+        for command in ("validate", "run"):
+            r = self.cli(command, path, timeout=15)
+            self.assertEqual(r.returncode, 2, f"{command}: {r.stdout}{r.stderr}")
+            for line in expected:
+                self.assertIn(line.replace("FILE", path), r.stderr.splitlines(), f"{command}: {r.stderr}")
+            self.assertNotIn("terminate", r.stderr)
+            self.assertEqual(r.stdout, "", command)
+
+    def test_not_yaml(self):
+        self.check_broken("apiVersion: v1\nkind: Pod\nmetadata: {name: x\nspec: [\n",
+                          ["FILE:5: not valid YAML or JSON: end of map flow not found (column 1)"])
+
+    def test_plain_text_is_not_a_manifest(self):
+        self.check_broken("hello world\n",
+                          ["FILE:1: the document is not a mapping: expected a Pod manifest (kind: Pod), "
+                           "got \"hello world\""])
+
+    def test_wrong_kind(self):
+        self.check_broken("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+                          ["FILE:2: kind: must be Pod (or List): lifehook runs Pods, not \"Deployment\"; "
+                           "a Deployment wraps its Pod in spec.template"])
+
+    def test_missing_kind(self):
+        self.check_broken("apiVersion: v1\nmetadata:\n  name: web\n",
+                          ["FILE:1: kind: is required: lifehook runs Pods (kind: Pod)"])
+
+    def test_missing_containers(self):
+        self.check_broken(POD.format(name="p", spec="  restartPolicy: Never\n"),
+                          ["FILE:5: spec.containers: is required: a Pod needs at least one container"])
+
+    def test_empty_containers(self):
+        self.check_broken(POD.format(name="p", spec="  containers: []\n"),
+                          ["FILE:6: spec.containers: must not be empty: a Pod needs at least one container"])
+
+    def test_no_command_under_process_driver(self):
+        self.check_broken(POD.format(name="p", spec="  containers:\n  - name: web\n    image: nginx\n"),
+                          ["FILE:7: spec.containers[0].command: is required: the process driver runs commands, "
+                           "not images (image \"nginx\" is not used); give a command, or use --driver oci"])
+
+    def test_port_name_that_does_not_exist(self):
+        spec = """  containers:
+  - name: web
+    command: [sleep, "60"]
+    ports:
+    - name: http
+      containerPort: 8080
+    lifecycle:
+      preStop:
+        httpGet:
+          port: web
+"""
+        self.check_broken(POD.format(name="p", spec=spec),
+                          ["FILE:15: spec.containers[0].lifecycle.preStop.httpGet.port: names no port of this "
+                           "container (got \"web\"; its ports are named http)"])
+
+    def test_duplicate_container_names(self):
+        spec = """  initContainers:
+  - name: a
+    command: ["true"]
+  containers:
+  - name: a
+    command: [sleep, "1"]
+"""
+        self.check_broken(POD.format(name="p", spec=spec),
+                          ["FILE:10: spec.containers[0].name: duplicate container name \"a\" "
+                           "(also spec.initContainers[0].name)"])
+
+    def test_negative_grace(self):
+        spec = "  terminationGracePeriodSeconds: -5\n  containers:\n  - name: a\n    command: [sleep, '1']\n"
+        self.check_broken(POD.format(name="p", spec=spec),
+                          ["FILE:6: spec.terminationGracePeriodSeconds: must be >= 0 (got -5)"])
+
+    def test_every_problem_is_reported(self):
+        spec = """  restartPolicy: Sometimes
+  containers:
+  - name: Web_1
+    image: nginx
+    env:
+    - name: PORT
+      value: 8080
+  - command: [sleep, 1]
+"""
+        self.check_broken(POD.format(name="p", spec=spec), [
+            "FILE:6: spec.restartPolicy: must be Always, OnFailure or Never (got \"Sometimes\")",
+            "FILE:8: spec.containers[0].name: must be a lowercase RFC 1123 label: a-z, 0-9 and '-', "
+            "at most 63 characters (got \"Web_1\")",
+            "FILE:12: spec.containers[0].env[0].value: must be a string; quote it (got 8080)",
+            "FILE:13: spec.containers[1].name: is required",
+            "FILE:13: spec.containers[1].args: must be a string (got 1)".replace("args", "command[1]"),
+            "FILE: 6 problems",
+        ])
+
+    def test_lifecycle_on_init_container(self):
+        spec = """  initContainers:
+  - name: init
+    command: ["true"]
+    lifecycle:
+      postStart:
+        exec:
+          command: ["true"]
+  containers:
+  - name: main
+    command: [sleep, "1"]
+"""
+        self.check_broken(POD.format(name="p", spec=spec),
+                          ["FILE:9: spec.initContainers[0].lifecycle: must not be set for init containers "
+                           "(hooks run only for regular containers and sidecars)"])
+
+    def test_duplicate_key(self):
+        self.check_broken("apiVersion: v1\nkind: Pod\nkind: Pod\n", ["FILE:3: kind: is given twice (duplicate key)"])
+
+    def test_empty_input(self):
+        self.check_broken("", ["FILE: no Pod found: the input is empty"])
+
+    def test_missing_file(self):
+        r = self.cli("validate", os.path.join(self.dir, "nope.yaml"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nope.yaml: cannot read: No such file or directory", r.stderr)
+
+    def test_list_item_paths(self):
+        text = """apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: one}
+  spec:
+    containers: [{name: a, command: ["true"]}]
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: one}
+  spec:
+    containers: [{name: a}]
+"""
+        self.check_broken(text, [
+            "FILE:13: items[1].spec.containers[0].command: is required: the process driver runs commands, not "
+            "images; give a command, or use --driver oci",
+            "FILE:11: items[1].metadata.name: duplicate pod name \"one\" (also items[0].metadata.name)",
+        ])
+
+    def test_json_from_stdin_and_multi_document(self):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "from-json"},
+               "spec": {"containers": [{"name": "a", "command": ["true"]}]}}
+        r = self.cli("validate", "-", stdin=json.dumps(pod, indent="\t"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<stdin>: valid (1 pod: from-json)", r.stdout)
+        two = POD.format(name="a", spec="  containers: [{name: c, command: ['true']}]\n") + "---\n" + \
+            POD.format(name="b", spec="  containers: [{name: c, command: ['true']}]\n") + "---\n"
+        r = self.cli("validate", self.write("two.yaml", two))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("valid (2 pods: a b)", r.stdout)
+
+    def test_bad_flags_exit_2(self):
+        self.assertEqual(self.cli("run").returncode, 2)
+        self.assertEqual(self.cli("run", "x.yaml", "--for", "soon").returncode, 2)
+        self.assertEqual(self.cli("run", "x.yaml", "-o", "yaml").returncode, 2)
+        self.assertEqual(self.cli("frobnicate").returncode, 2)
+
+    def test_help_everywhere(self):
+        for cmd in ([], ["run"], ["validate"], ["handler"], ["version"]):
+            r = self.cli(*cmd, "--help")
+            self.assertEqual(r.returncode, 0, cmd)
+            self.assertIn("lifehook", r.stdout)
+            self.assertIn("Example", r.stdout, cmd)
+
+
+class Handler(CliTestCase):
+    """`lifehook handler` and `lifehook version`."""
+
+    def test_version(self):
+        r = self.cli("version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"lifehook CLI\s+1\.\d+\.\d+")
+        self.assertRegex(r.stdout, r"library\s+1\.\d+\.\d+")
+        self.assertRegex(r.stdout, r"ABI\s+1\.\d+ \(CLI built against 1\.\d+\)")
+
+    def test_exec_success_and_failure(self):
+        r = self.cli("handler", "--exec", "sh -c 'echo \"hello there\"'", "--timeout", "5s")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"Outcome:\s+success")
+        self.assertRegex(r.stdout, r"Exit code:\s+0")
+        self.assertIn("hello there", r.stdout)
+        r = self.cli("handler", "--exec", "sh -c 'exit 3'", "-o", "json")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        result = json.loads(r.stdout)
+        self.assertEqual(result["outcome"], "failure")
+        self.assertEqual(result["exitCode"], 3)
+
+    def test_exec_timeout(self):
+        r = self.cli("handler", "--exec", "sleep 30", "--timeout", "300ms", "-o", "json")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["outcome"], "timeout")
+
+    def test_tcp_open_and_closed(self):
+        with socket.socket() as srv:
+            srv.bind(("127.0.0.1", 0))
+            srv.listen()
+            port = srv.getsockname()[1]
+            r = self.cli("handler", "--tcp", f"127.0.0.1:{port}", "--timeout", "2s")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.cli("handler", "--tcp", f"127.0.0.1:{free_port()}", "--timeout", "2s")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
+    def test_http(self):
+        port = free_port()
+        os.makedirs(os.path.join(self.dir, "www"))
+        with open(os.path.join(self.dir, "www", "index.html"), "w") as f:
+            f.write("hi")
+        server = subprocess.Popen(["/bin/busybox", "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h",
+                                   os.path.join(self.dir, "www")])
+        try:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            r = self.cli("handler", "--http", f"http://127.0.0.1:{port}/index.html", "-o", "json", "--timeout", "3s")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(json.loads(r.stdout)["httpStatus"], 200)
+            r = self.cli("handler", "--http", f"http://127.0.0.1:{port}/missing", "--timeout", "3s")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertRegex(r.stdout, r"HTTP status:\s+404")
+        finally:
+            server.kill()
+            server.wait()
+
+    def test_sleep_and_file(self):
+        r = self.cli("handler", "--sleep", "0.2")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        path = self.write("h.yaml", "exec:\n  command: [sh, -c, 'echo from-file']\n")
+        r = self.cli("handler", path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("from-file", r.stdout)
+
+    def test_bad_handler_input(self):
+        self.assertEqual(self.cli("handler").returncode, 2)
+        self.assertEqual(self.cli("handler", "--exec", "true", "--sleep", "1").returncode, 2)
+        r = self.cli("handler", "--http", "ftp://127.0.0.1/")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--http must look like http://127.0.0.1:8080/path", r.stderr)
+        r = self.cli("handler", "--tcp", "127.0.0.1")
+        self.assertEqual(r.returncode, 2)
+        r = self.cli("handler", "--exec", "sh -c 'unterminated")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unterminated ' quote", r.stderr)
+        path = self.write("h.yaml", "exec:\n  command: []\n")
+        r = self.cli("handler", path)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("handler.exec.command", r.stderr)
+
+
+class Examples(CliTestCase):
+    """Each example run end to end: status sequence, events table, exit codes."""
+
+    def test_initcontainer(self):
+        w = Watch(self.example("pod-initcontainer.yaml"), "--events")
+        try:
+            self.assertIsNotNone(w.wait_status("Init:0/2"), w.text())
+            time.sleep(1.2)  # the first init container keeps waiting while "mysql" is closed
+            self.assertEqual(w.statuses(), ["Init:0/2"], w.text())
+            mysql = socket.create_server(("127.0.0.1", self.ports[13306]))
+            self.assertIsNotNone(w.wait_status("Init:1/2", 10), w.text())
+            redis = socket.create_server(("127.0.0.1", self.ports[16379]))
+            self.assertIsNotNone(w.wait_status("Running", 10), w.text())
+            mysql.close()
+            redis.close()
+            self.assertIn("1/1", w.wait_status("Running")[1])
+            status, body = http_get(self.ports[18080])
+            self.assertEqual((status, body.strip()), (200, "The app is running!"))
+            w.proc.send_signal(signal.SIGINT)
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertTrue(ordered_subsequence(["Init:0/2", "Init:1/2", "Running", "Terminating"], w.statuses()),
+                        w.text())
+        self.assertRegex(w.lines[0][1], r"^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$")
+        out = w.text()
+        self.assertIn("Events:", out)
+        self.assertRegex(out, r"\n  Type\s+Reason\s+Age\s+From\s+Message\n  ----\s+------\s+----\s+----\s+-------\n")
+        for c in ("init-mysql", "init-redis", "myapp-container"):
+            self.assertRegex(out, rf"  Normal\s+Started\s+\d+s\s+kubelet\s+Started container {c}")
+        self.assertRegex(out, r"  Normal\s+Killing\s+\d+s\s+kubelet\s+Stopping container myapp-container")
+        self.assertIn("  event: pod/myapp-pod Normal Started: Started container init-mysql", out)
+        started = [l for _, l in w.lines if "Started: Started container" in l]
+        self.assertEqual([l.split()[-1] for l in started], ["init-mysql", "init-redis", "myapp-container"])
+
+    def test_hook_exec(self):
+        w = Watch(self.example("pod-hook-exec.yaml"), "--for", "3s", "--events")
+        try:
+            running = w.wait_status("Running", 10)
+            self.assertIsNotNone(running, w.text() + w.stderr)
+            self.assertEqual(http_get(self.ports[18081])[1].strip(), "postStart...")
+            rc, elapsed = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertTrue(ordered_subsequence(["Running", "Terminating"], w.statuses()), w.text())
+        self.assertIn("--for 3s elapsed: terminating", w.stderr)
+        # preStop asked the server to quit and waited for it: the graceful path ran, well within the grace.
+        with open(os.path.join(self.dir, "lifehook-hook-exec", "stopped")) as f:
+            self.assertEqual(f.read().strip(), "stopped gracefully")
+        self.assertLess(elapsed, 9)
+        self.assertNotIn("FailedPreStopHook", w.text())
+        self.assertNotIn("FailedPostStartHook", w.text())
+
+    def test_handlers(self):
+        w = Watch(self.example("pod-handlers.yaml"), "--for", "2s", "--events", "-o", "wide")
+        try:
+            self.assertIsNotNone(w.wait_line(lambda l: " 2/2 " in l and "Running" in l, 10), w.text() + w.stderr)
+            term = w.wait_status("Terminating", 10)
+            self.assertIsNotNone(term, w.text())
+            rc, elapsed = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertRegex(w.lines[0][1], r"^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+DRIVER$")
+        self.assertIn("process", w.lines[1][1])
+        # preStop sleep 2 s holds the client's stop: termination takes about 2 s, not less.
+        self.assertGreater(elapsed - term[0], 1.7, w.text())
+        self.assertNotIn("Failed", w.text())
+
+    def test_grace_sigkill_at_deadline(self):
+        w = Watch(self.example("pod-grace.yaml"), "--for", "1s", "--events")
+        try:
+            self.assertIsNotNone(w.wait_status("Running", 10), w.text() + w.stderr)
+            term = w.wait_status("Terminating", 10)
+            self.assertIsNotNone(term, w.text())
+            rc, elapsed = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        # grace 3 s (preStop killed, SIGTERM ignored) + the kubelet's 2 s before SIGKILL ≈ 5 s
+        stop = elapsed - term[0]
+        self.assertGreater(stop, 4.0, w.text())
+        self.assertLess(stop, 9.0, w.text())
+        self.assertRegex(w.text(), r"Killing\s+\d+s\s+kubelet\s+Stopping container stubborn")
+
+    def test_exit_codes_succeeded_failed(self):
+        ok = self.write("ok.yaml", POD.format(name="ok", spec="  restartPolicy: Never\n  containers:\n"
+                                                             "  - {name: a, command: ['true']}\n"))
+        r = self.cli("run", ok)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Completed", r.stdout)
+        bad = self.write("bad.yaml", POD.format(name="bad", spec="  restartPolicy: Never\n  containers:\n"
+                                                                "  - {name: a, command: ['sh', '-c', 'exit 3']}\n"))
+        r = self.cli("run", bad)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("Error", r.stdout)
+
+    def test_json_output(self):
+        path = self.write("ok.yaml", POD.format(name="js", spec="  restartPolicy: Never\n  containers:\n"
+                                                               "  - {name: a, command: ['true']}\n"))
+        r = self.cli("run", path, "-o", "json", "--events")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        docs = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertTrue(docs)
+        statuses = [d for d in docs if "status" in d]
+        self.assertEqual(statuses[-1]["status"]["phase"], "Succeeded")
+        self.assertTrue(all(d["name"] == "js" for d in docs))
+        self.assertTrue(any(d.get("event", {}).get("reason") == "Started" for d in docs))
+
+
+class Signals(CliTestCase):
+    """Ctrl-C / SIGTERM handling: graceful termination with preStop, second Ctrl-C kills now."""
+
+    def test_sigint_runs_prestop(self):
+        w = Watch(self.example("pod-hook-exec.yaml"))
+        try:
+            self.assertIsNotNone(w.wait_status("Running", 10), w.text() + w.stderr)
+            w.proc.send_signal(signal.SIGINT)
+            self.assertIsNotNone(w.wait_status("Terminating", 5), w.text())
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertIn("SIGINT received: terminating", w.stderr)
+        with open(os.path.join(self.dir, "lifehook-hook-exec", "stopped")) as f:
+            self.assertEqual(f.read().strip(), "stopped gracefully")
+
+    def test_sigterm_during_init(self):
+        w = Watch(self.example("pod-initcontainer.yaml"))
+        try:
+            self.assertIsNotNone(w.wait_status("Init:0/2", 10), w.text() + w.stderr)
+            time.sleep(0.3)
+            w.proc.send_signal(signal.SIGTERM)
+            rc, _ = w.finish(15)
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertIn("SIGTERM received: terminating", w.stderr)
+
+    def test_second_sigint_kills_now(self):
+        w = Watch(self.example("pod-grace.yaml"))
+        try:
+            self.assertIsNotNone(w.wait_status("Running", 10), w.text() + w.stderr)
+            w.proc.send_signal(signal.SIGINT)
+            term = w.wait_status("Terminating", 5)
+            self.assertIsNotNone(term, w.text())
+            time.sleep(0.5)
+            second = time.monotonic() - w.start
+            w.proc.send_signal(signal.SIGINT)
+            rc, elapsed = w.finish(15)
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertIn("second signal: killing now (grace 0)", w.stderr)
+        self.assertLess(elapsed - second, 1.5, w.text())  # not the 5 s of the graceful path
+
+    def test_grace_flag_shortens(self):
+        w = Watch(self.example("pod-grace.yaml"), "--grace", "0.5", "--for", "1s")
+        try:
+            term = w.wait_status("Terminating", 10)
+            self.assertIsNotNone(term, w.text() + w.stderr)
+            rc, elapsed = w.finish(15)
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        # grace 0.5 s, then SIGKILL no sooner than 2 s after the stop signal: ≈2.5 s, far below 5 s
+        self.assertLess(elapsed - term[0], 4.0, w.text())
+
+
+if __name__ == "__main__":
+    unittest.main()
