@@ -54,7 +54,7 @@ Budget::Budget(Clock::time_point start, std::optional<double> oci_timeout_s) : o
     deadline_ = Clock::time_point::max();
     return;
   }
-  double margin = std::clamp(*oci_timeout_s_ * 0.1, 0.25, 2.0);
+  double margin = std::clamp(*oci_timeout_s_ * 0.1, 0.5, 2.0);
   double usable = std::max(0.05, *oci_timeout_s_ - margin);
   deadline_ = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(usable));
 }

@@ -22,7 +22,7 @@ std::optional<double> own_hook_timeout(const nlohmann::json& hooks, const std::v
 
 class Budget {
  public:
-  // `oci_timeout_s`: the runtime's limit; the budget ends a margin (10%, 0.25..2 s) before it.
+  // `oci_timeout_s`: the runtime's limit; the budget ends a margin (10%, 0.5..2 s) before it.
   Budget(Clock::time_point start, std::optional<double> oci_timeout_s);
   std::optional<double> oci_timeout_s() const { return oci_timeout_s_; }
   bool limited() const { return oci_timeout_s_.has_value(); }
