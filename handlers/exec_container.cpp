@@ -1,0 +1,117 @@
+#include "exec_container.hpp"
+
+#include <dirent.h>
+
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "../plugin/errors.hpp"
+#include "../plugin/os/container_exec.hpp"
+
+namespace lifehook {
+namespace {
+
+std::mutex g_runtimes_mutex;
+std::set<std::pair<std::string, std::string>> g_runtimes = {{"runc", "/run/runc"}};
+
+struct RuntimeContainer {
+  std::string runtime;
+  std::string root;
+  std::string id;
+};
+
+// runc keeps <root>/<id>/state.json with the init pid; reading it costs no process.
+std::optional<RuntimeContainer> find_runtime_container(int pid) {
+  std::set<std::pair<std::string, std::string>> runtimes;
+  {
+    std::lock_guard lock(g_runtimes_mutex);
+    runtimes = g_runtimes;
+  }
+  for (const auto& [runtime, root] : runtimes) {
+    DIR* d = ::opendir(root.c_str());
+    if (!d) continue;
+    std::optional<RuntimeContainer> found;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(root + "/" + e->d_name + "/state.json");
+      if (!in) continue;
+      try {
+        json state = json::parse(in);
+        if (state.value("init_process_pid", -1) == pid) {
+          found = RuntimeContainer{runtime, root, e->d_name};
+          break;
+        }
+      } catch (const std::exception&) {
+        continue;  // a state file being rewritten right now
+      }
+    }
+    ::closedir(d);
+    if (found) return found;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void register_oci_runtime(const std::string& runtime, const std::string& root) {
+  std::lock_guard lock(g_runtimes_mutex);
+  g_runtimes.insert({runtime, root});
+}
+
+std::string effective_exec_mode(const Target& t) {
+  if (!t.exec_mode.empty()) return t.exec_mode;
+  return t.pid && !t.bundle.empty() ? "container" : "host";
+}
+
+Spawned launch_exec(const Target& target, const SpawnSpec& spec, std::unique_ptr<Cgroup>& cgroup,
+                    std::vector<std::string>* warnings) {
+  std::string mode = effective_exec_mode(target);
+  if (mode == "host") return spawn_process(spec);
+  if (!target.pid) throw_invalid("target.pid", "is required for execMode " + mode + " (the container's init pid)");
+
+  if (mode == "container") {
+    ContainerExecSpec c;
+    c.target_pid = *target.pid;
+    c.bundle = target.bundle;
+    c.argv = spec.argv;
+    for (const EnvVar& e : target.env) c.env.push_back(e.name + "=" + e.value);
+    c.working_dir = target.working_dir;
+    c.stdin_fd = spec.stdin_fd;
+    c.stdout_fd = spec.stdout_fd;
+    c.stderr_fd = spec.stderr_fd;
+    ContainerSpawned s = spawn_in_container(c);
+    cgroup.reset();  // it lives in the container's cgroup, as runc exec would put it
+    if (warnings) warnings->insert(warnings->end(), s.warnings.begin(), s.warnings.end());
+    return std::move(s.spawned);
+  }
+
+  // runtime: `<runtime> --root <root> exec --env ... --cwd ... <id> argv...`
+  std::optional<RuntimeContainer> rc = find_runtime_container(*target.pid);
+  if (!rc)
+    throw Error(LIFEHOOK_E_NOT_FOUND, "target.pid: no OCI runtime container has init pid " +
+                                          std::to_string(*target.pid) + " (searched the runtime state roots)");
+  SpawnSpec r = spec;
+  r.argv = {rc->runtime, "--root", rc->root, "exec"};
+  for (const EnvVar& e : target.env) {
+    r.argv.push_back("--env");
+    r.argv.push_back(e.name + "=" + e.value);
+  }
+  if (!target.working_dir.empty()) {
+    r.argv.push_back("--cwd");
+    r.argv.push_back(target.working_dir);
+  }
+  r.argv.push_back(rc->id);
+  r.argv.insert(r.argv.end(), spec.argv.begin(), spec.argv.end());
+  r.working_dir.clear();  // the working directory is the container's (--cwd), not the host's
+  // runc puts the exec'd process in its own session and in the container's cgroup: the tree is
+  // runc exec plus its descendants, which the Child's process-group-and-descendants kill covers.
+  r.cgroup_fd = -1;
+  cgroup.reset();
+  return spawn_process(r);
+}
+
+}  // namespace lifehook
