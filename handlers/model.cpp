@@ -300,13 +300,32 @@ Target parse_target(const json& j, const std::string& path) {
   return t;
 }
 
+json parse_json_text(std::string_view text, const std::string& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."; keep
+    // the human part, which carries the position.
+    std::string why = e.what();
+    if (auto pos = why.find("] "); why.rfind("[json.exception", 0) == 0 && pos != std::string::npos)
+      why.erase(0, pos + 2);
+    throw_invalid(path, "is not valid JSON (" + why + ")");
+  }
+}
+
 Request parse_request(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) throw_invalid("request", "is not valid JSON");
+  json j = parse_json_text(text, "request");
   require_object(j, "request");
   Request r;
   r.target = parse_target(j.value("target", json()), "target");
   r.handler = parse_handler(j.value("handler", json()), "handler", r.target.ports, r.target.env);
+  // A network handler needs somewhere to go: its own host or the target's podIP.
+  auto require_host = [&](const std::string& host, const char* kind) {
+    if (host.empty() && r.target.pod_ip.empty())
+      throw_invalid(std::string("handler.") + kind + ".host", "is required when target.podIP is not set");
+  };
+  if (const auto* h = std::get_if<HttpGetSpec>(&r.handler)) require_host(h->host, "httpGet");
+  if (const auto* t = std::get_if<TcpSocketSpec>(&r.handler)) require_host(t->host, "tcpSocket");
   const json* t = field(j, "timeoutMs");
   if (t) {
     if (!t->is_number()) throw_invalid("timeoutMs", "must be a number of milliseconds", json_value_text(*t));

@@ -120,5 +120,8 @@ double get_number(const json& obj, const char* key, const std::string& path, dou
 bool get_bool(const json& obj, const char* key, const std::string& path, bool dflt);
 void require_object(const json& j, const std::string& path);
 std::string json_value_text(const json& j);  // short rendering of a value for messages
+// Parses a JSON document; on a syntax error throws Error(LIFEHOOK_E_INVALID) "<path>: is not valid
+// JSON (parse error at line L, column C: ...)" so the caller can find the fault in their text.
+json parse_json_text(std::string_view text, const std::string& path);
 
 }  // namespace lifehook

@@ -1,6 +1,8 @@
 // The C ABI of handlers and contexts: thin glue over plugin/context.hpp.
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
 #include "api_glue.hpp"
 #include "context.hpp"
 
@@ -45,6 +47,12 @@ int lifehook_ctx_new(const char* options_json, lifehook_ctx** out, char** error)
 
 void lifehook_ctx_free(lifehook_ctx* ctx) {
   if (!ctx) return;
+  if (ctx->impl.on_loop_thread()) {
+    // Freeing from one of its own threads would have to join that thread: a deadlock (or
+    // std::terminate). Refuse loudly instead; the host's bug costs a leak, not the process.
+    ctx->impl.log().critical("lifehook_ctx_free called from a library callback; ignored (the context is leaked)");
+    return;
+  }
   try {
     delete ctx;
   } catch (...) {  // a destructor never throws here, but nothing may cross the ABI

@@ -34,8 +34,7 @@ int parse_level(const json& v, const std::string& path) {
 ContextOptions parse_context_options(const char* options_json) {
   ContextOptions o;
   if (!options_json || !*options_json) return o;
-  json j = json::parse(options_json, nullptr, false);
-  if (j.is_discarded()) throw_invalid("options", "is not valid JSON");
+  json j = parse_json_text(options_json, "options");
   require_object(j, "options");
   int64_t threads = get_int(j, "threads", "options", 2);
   if (threads < 1 || threads > 64) throw_invalid("options.threads", "must be between 1 and 64", json_value_text(j["threads"]));
@@ -60,16 +59,17 @@ Context::Context(const ContextOptions& options)
       cgroups_(std::make_unique<CgroupManager>(logger_.get())),
       env_(std::make_unique<RunEnv>(RunEnv{io_, options_.handler, logger_.get(), *curl_, *cgroups_})) {
   // Our threads block every signal: the host's signals belong to the host's threads, and a
-  // SIGPIPE can never be delivered to (and kill) a Go host through one of ours.
+  // SIGPIPE can never be delivered to (and kill) a Go host through one of ours. Threads they
+  // start (Asio's resolver thread) inherit the mask.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   try {
-    for (int i = 0; i < options_.threads; ++i)
-      threads_.emplace_back([this] {
-        t_loop_owner = this;
-        io_.run();
-      });
+    for (int i = 0; i < options_.threads; ++i) {
+      threads_.emplace_back([this] { loop(); });
+      // Named by us, before ctx_new returns, so the host's tools (top -H, /proc) can tell them apart.
+      pthread_setname_np(threads_.back().native_handle(), kThreadName);
+    }
   } catch (...) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     work_.reset();
@@ -80,6 +80,22 @@ Context::Context(const ContextOptions& options)
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
+void Context::loop() {
+  t_loop_owner = this;
+  // Handlers catch their own errors; this is the last line so that an escaped exception costs
+  // one handler, not the host process (std::terminate).
+  for (;;) {
+    try {
+      io_.run();
+      return;
+    } catch (const std::exception& e) {
+      logger_.get().error("event loop: uncaught exception: {}", e.what());
+    } catch (...) {
+      logger_.get().error("event loop: uncaught exception");
+    }
+  }
+}
+
 Context::~Context() {
   std::map<const void*, std::function<void()>> closers;
   {
@@ -87,7 +103,13 @@ Context::~Context() {
     closing_ = true;
     closers.swap(closers_);
   }
-  for (auto& [key, close] : closers) close();
+  for (auto& [key, close] : closers) {
+    try {
+      close();
+    } catch (const std::exception& e) {
+      logger_.get().error("closing a pod failed: {}", e.what());
+    }
+  }
   std::vector<std::shared_ptr<Operation>> ops;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -96,27 +118,36 @@ Context::~Context() {
   for (auto& op : ops) op->stop(Outcome::Canceled);
   ops.clear();
   {
+    // Every done callback has returned once the table is empty (finish() delivers, then erases).
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] { return ops_.empty(); });
   }
   curl_->shutdown();
   work_.reset();
-  // Let queued clean-up run out; anything still waiting after that is abandoned by stop().
+  // Let queued clean-up (closing sockets, reaping) run out; the loop stops by itself when no
+  // work is left. What still waits after that (a getaddrinfo in flight) is abandoned by stop().
   for (int i = 0; i < 200 && !io_.stopped(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   io_.stop();
   for (auto& t : threads_) t.join();
+  // Destroy abandoned handlers now, while env_ (which they may refer to) still exists; this also
+  // joins Asio's resolver thread.
+  io_.discard_pending();
 }
 
 bool Context::on_loop_thread() const { return t_loop_owner == this; }
 
 uint64_t Context::submit(const Request& req, DoneFn done) {
-  std::shared_ptr<Operation> op;
   uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) throw_state("the context is being freed");
     id = next_op_++;
-    op = std::make_shared<Operation>(*this, id, req, std::move(done));
+  }
+  // Built outside the lock: making a run may do real work (and may throw, e.g. unsupported).
+  auto op = std::make_shared<Operation>(*this, id, req, std::move(done));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) throw_state("the context is being freed");
     ops_.emplace(id, op);
   }
   op->start();
@@ -128,7 +159,7 @@ bool Context::cancel(uint64_t id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = ops_.find(id);
-    if (it == ops_.end()) return false;
+    if (it == ops_.end() || it->second->delivered()) return false;
     op = it->second;
   }
   op->stop(Outcome::Canceled);
@@ -136,7 +167,8 @@ bool Context::cancel(uint64_t id) {
 }
 
 Result Context::run(const Request& req) {
-  if (on_loop_thread()) throw_state("lifehook_run must not be called from a library callback (it would block the event loop)");
+  if (on_loop_thread())
+    throw_state("lifehook_run must not be called from a library callback (it would block the event loop); use lifehook_submit");
   std::promise<Result> promise;
   auto future = promise.get_future();
   submit(req, [&promise](uint64_t, const Result& r) { promise.set_value(r); });

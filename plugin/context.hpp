@@ -24,6 +24,14 @@ namespace lifehook {
 
 class Operation;
 
+// The context's io_context, with the one extra power ~Context needs: destroying the handlers
+// still queued after the threads are gone, while the services they refer to (RunEnv) still exist.
+class EventLoop : public boost::asio::io_context {
+ public:
+  using boost::asio::io_context::io_context;
+  void discard_pending() { shutdown(); }
+};
+
 struct ContextOptions {
   int threads = 2;
   int log_level = 3;  // warning
@@ -55,6 +63,8 @@ class Context {
   RunEnv& env() { return *env_; }
   const ContextOptions& options() const { return options_; }
   bool on_loop_thread() const;
+  // Threads the context runs (its event loop); for tests and diagnostics.
+  static constexpr const char* kThreadName = "lifehook-loop";
 
   // Objects tied to the context (pods) register a closer, run by ~Context before the loop stops.
   void add_closer(const void* key, std::function<void()> close);
@@ -63,10 +73,11 @@ class Context {
  private:
   friend class Operation;
   void finished(uint64_t op);
+  void loop();  // body of each event-loop thread
 
   ContextOptions options_;
   Logger logger_;
-  boost::asio::io_context io_;
+  EventLoop io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<CurlMulti> curl_;
   std::unique_ptr<CgroupManager> cgroups_;

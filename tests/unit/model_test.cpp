@@ -76,3 +76,37 @@ TEST(Model, InvalidRequestsNameThePath) {
   auto scheme = invalid_message(R"J({"handler":{"httpGet":{"port":80,"host":"h","scheme":"ftp"}}})J");
   EXPECT_NE(scheme.find("handler.httpGet.scheme"), std::string::npos) << scheme;
 }
+
+TEST(Model, NonJsonGivesTheParsePosition) {
+  auto msg = invalid_message("{\"handler\":\n  {\"sleep\": {\"seconds\": 1},}}");
+  EXPECT_EQ(msg.rfind("request: is not valid JSON (parse error at line 2, column", 0), 0u) << msg;
+  EXPECT_EQ(msg.find("[json.exception"), std::string::npos) << msg;
+}
+
+TEST(Model, NetworkHandlersNeedAHostOrPodIP) {
+  auto tcp = invalid_message(R"J({"handler":{"tcpSocket":{"port":80}}})J");
+  EXPECT_NE(tcp.find("handler.tcpSocket.host"), std::string::npos) << tcp;
+  auto http = invalid_message(R"J({"handler":{"httpGet":{"port":80}}})J");
+  EXPECT_NE(http.find("handler.httpGet.host"), std::string::npos) << http;
+  auto r = parse_request(R"J({"handler":{"tcpSocket":{"port":80}},"target":{"podIP":"127.0.0.1"}})J");
+  EXPECT_EQ(std::get<TcpSocketSpec>(r.handler).host, "");
+}
+
+TEST(Model, ResultOmitsFieldsThatDoNotApply) {
+  Result r;
+  r.outcome = Outcome::Timeout;
+  r.message = "m";
+  r.duration_ms = 1.23456;
+  json j = result_to_json(r);
+  EXPECT_EQ(j["outcome"], "timeout");
+  EXPECT_DOUBLE_EQ(j["durationMs"].get<double>(), 1.235);
+  for (const char* k : {"exitCode", "signal", "httpStatus", "output", "truncated"}) EXPECT_FALSE(j.contains(k)) << k;
+  EXPECT_TRUE(j["warnings"].is_array());
+  r.exit_code = 3;
+  r.signal = 9;
+  r.truncated = true;
+  j = result_to_json(r);
+  EXPECT_EQ(j["exitCode"], 3);
+  EXPECT_EQ(j["signal"], 9);
+  EXPECT_EQ(j["truncated"], true);
+}
