@@ -1,0 +1,3 @@
+module lifehook.invalid/hosts/go
+
+go 1.19
