@@ -1,0 +1,263 @@
+// Handler latency and throughput through the public C ABI, each against a floor that does the
+// same work with no engine around it, in one run on the same servers:
+//   tcpSocket  vs  socket() + connect() + SO_LINGER 1 s + close()
+//   httpGet    vs  curl_easy_perform() on a fresh easy handle (a fresh connection, as the handler)
+//   exec       vs  posix_spawn() + waitpid() of /bin/true
+// Every server is started here on 127.0.0.1. Output: a Markdown table (docs/PERFORMANCE.md).
+//
+// Usage: lifehook_bench [scale]   (scale multiplies the iteration counts; default 1)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+#include "lifehook/lifehook.h"
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int listen_loopback(int* port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4096) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+// Accepting servers on 127.0.0.1: `http` answers each request with a small 200, otherwise the
+// connection is just accepted and closed.
+class Server {
+ public:
+  Server(bool http, int threads) : http_(http) {
+    fd_ = listen_loopback(&port_);
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { serve(); });
+  }
+  ~Server() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) != 1) continue;
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c < 0) continue;
+      if (http_) answer(c);
+      ::close(c);
+    }
+  }
+  static void answer(int c) {
+    char buf[4096];
+    std::string got;
+    while (got.find("\r\n\r\n") == std::string::npos && got.size() < 65536) {
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 2000) != 1) return;
+      ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) return;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    if (::write(c, reply, sizeof reply - 1) < 0) return;
+  }
+  bool http_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+struct Stats {
+  double median_us = 0, p99_us = 0, ops_per_s = 0;
+};
+
+Stats time_sequential(int n, const std::function<void()>& once) {
+  for (int i = 0; i < std::max(5, n / 20); ++i) once();  // warm-up
+  std::vector<double> us;
+  us.reserve(static_cast<size_t>(n));
+  auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    once();
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(us.begin(), us.end());
+  Stats s;
+  s.median_us = us[us.size() / 2];
+  s.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  s.ops_per_s = n / total_s;
+  return s;
+}
+
+// Handler throughput with `window` operations in flight at once (lifehook_submit).
+double handler_concurrent_ops_per_s(lifehook_ctx* ctx, const std::string& request, int n, int window) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    int done = 0;
+    int failures = 0;
+  } st;
+  auto cb = [](void* user, uint64_t, const char* result) {
+    auto* s = static_cast<State*>(user);
+    bool ok = std::strstr(result, "\"outcome\":\"success\"") != nullptr;
+    std::lock_guard<std::mutex> lock(s->mu);
+    --s->in_flight;
+    ++s->done;
+    if (!ok) ++s->failures;
+    s->cv.notify_all();
+  };
+  auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(st.mu);
+      st.cv.wait(lock, [&] { return st.in_flight < window; });
+      ++st.in_flight;
+    }
+    if (lifehook_submit(ctx, request.c_str(), cb, &st, nullptr, nullptr) != LIFEHOOK_OK)
+      throw std::runtime_error("submit failed: " + request);
+  }
+  std::unique_lock<std::mutex> lock(st.mu);
+  st.cv.wait(lock, [&] { return st.done == n; });
+  if (st.failures) std::fprintf(stderr, "warning: %d of %d concurrent operations did not succeed\n", st.failures, n);
+  return n / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void run_handler(lifehook_ctx* ctx, const std::string& request) {
+  char* result = nullptr;
+  char* error = nullptr;
+  int rc = lifehook_run(ctx, request.c_str(), &result, &error);
+  bool ok = rc == LIFEHOOK_OK && std::strstr(result, "\"outcome\":\"success\"");
+  std::string text = result ? result : (error ? error : "");
+  lifehook_free(result);
+  lifehook_free(error);
+  if (!ok) throw std::runtime_error("handler did not succeed: " + request + " -> " + text);
+}
+
+void floor_connect(int port) {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
+  linger l{1, 1};
+  ::setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(s);
+}
+
+size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+void floor_curl(const std::string& url) {
+  CURL* h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+  CURLcode rc = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  if (rc != CURLE_OK || status != 200) throw std::runtime_error("curl floor failed");
+}
+
+void floor_spawn() {
+  const char* argv[] = {"/bin/true", nullptr};
+  pid_t pid;
+  if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, const_cast<char**>(argv), environ) != 0)
+    throw std::runtime_error("posix_spawn");
+  int status;
+  ::waitpid(pid, &status, 0);
+}
+
+void row(const char* what, const Stats& h, const Stats& f, double concurrent) {
+  std::printf("| %-9s | %8.1f | %8.1f | %8.1f | %8.1f | %5.2fx | %5.2fx | %8.0f | %8.0f | %9.0f |\n", what, h.median_us,
+              f.median_us, h.p99_us, f.p99_us, h.median_us / f.median_us, h.p99_us / f.p99_us, h.ops_per_s,
+              f.ops_per_s, concurrent);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double scale = argc > 1 ? std::atof(argv[1]) : 1.0;
+  auto count = [&](int n) { return std::max(20, static_cast<int>(n * scale)); };
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  lifehook_ctx* ctx = nullptr;
+  char* error = nullptr;
+  if (lifehook_ctx_new(nullptr, &ctx, &error) != LIFEHOOK_OK) {
+    std::fprintf(stderr, "lifehook_ctx_new: %s\n", error);
+    return 1;
+  }
+  std::printf("lifehook %s, default context (2 event-loop threads); latency in microseconds, one at a time "
+              "(lifehook_run); throughput in operations/s, sequential and with 32 in flight (lifehook_submit)\n\n",
+              lifehook_version());
+  std::printf("| handler   | median   | floor    | p99      | floor    | median | p99    | ops/s    | floor    | ops/s x32 |\n");
+  std::printf("|-----------|---------:|---------:|---------:|---------:|-------:|-------:|---------:|---------:|----------:|\n");
+  int rc = 0;
+  try {
+    {
+      Server tcp(false, 1);
+      std::string req = R"({"handler":{"tcpSocket":{"host":"127.0.0.1","port":)" + std::to_string(tcp.port()) +
+                        R"(}},"timeoutMs":5000})";
+      int n = count(3000);
+      Stats h = time_sequential(n, [&] { run_handler(ctx, req); });
+      Stats f = time_sequential(n, [&] { floor_connect(tcp.port()); });
+      row("tcpSocket", h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
+    }
+    {
+      Server http(true, 2);
+      std::string url = "http://127.0.0.1:" + std::to_string(http.port()) + "/healthz";
+      std::string req = R"({"handler":{"httpGet":{"host":"127.0.0.1","port":)" + std::to_string(http.port()) +
+                        R"(,"path":"/healthz"}},"timeoutMs":5000})";
+      int n = count(2000);
+      Stats h = time_sequential(n, [&] { run_handler(ctx, req); });
+      Stats f = time_sequential(n, [&] { floor_curl(url); });
+      row("httpGet", h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
+    }
+    {
+      std::string req = R"({"handler":{"exec":{"command":["/bin/true"]}},"timeoutMs":5000})";
+      int n = count(500);
+      Stats h = time_sequential(n, [&] { run_handler(ctx, req); });
+      Stats f = time_sequential(n, floor_spawn);
+      row("exec", h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lifehook_bench: %s\n", e.what());
+    rc = 1;
+  }
+  lifehook_ctx_free(ctx);
+  curl_global_cleanup();
+  return rc;
+}
