@@ -164,7 +164,7 @@ void on_done(void* user, uint64_t, const char* result_json) {
 }
 
 void print_text(const json& r) {
-  auto line = [](const char* key, const std::string& value) { std::printf("%-12s%s\n", key, value.c_str()); };
+  auto line = [](const char* key, const std::string& value) { std::printf("%-13s%s\n", key, value.c_str()); };
   line("Outcome:", r.value("outcome", "?"));
   if (r.contains("durationMs") && r["durationMs"].is_number()) line("Duration:", short_duration_ms(r["durationMs"].get<double>()));
   if (r.contains("exitCode")) line("Exit code:", r["exitCode"].dump());

@@ -18,7 +18,7 @@ std::string pad(const std::string& s, size_t width) { return s.size() >= width ?
 // kubectl's printer tabwriter: minwidth 6, padding 3.
 size_t column(size_t text_width) { return std::max<size_t>(6, text_width + 3); }
 
-constexpr size_t kStatusWidth = 15;  // "PodInitializing": statuses up to it keep the columns still
+constexpr size_t kStatusWidth = 17;  // "ContainerCreating": statuses up to it keep the columns still
 
 // READY and RESTARTS when the library gives no display columns (never expected, but the CLI
 // must not print nonsense): count from containerStatuses.

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 BIN = os.environ.get("LIFEHOOK_BIN", "lifehook")
@@ -29,9 +30,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path="/", timeout=2.0):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
-        return r.status, r.read().decode()
+def http_get(port, path="/", timeout=5.0):
+    """GET, retried until the server listens (Running does not mean listening yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                return r.status, r.read().decode()
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def processes_mentioning(text):
@@ -142,9 +151,20 @@ class Watch:
         return "\n".join(l for _, l in self.lines)
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        """Cleanup after a failed test: stop the pod the way a user would (a SIGKILLed CLI would
+        leave its containers behind), then make sure."""
+        for sig, wait in ((signal.SIGINT, 1.0), (signal.SIGINT, 5.0), (signal.SIGKILL, 5.0)):
+            if self.proc.poll() is not None:
+                break
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                pass
+        self.reader.join(5)
+        self.err_reader.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 def ordered_subsequence(expected, actual):
@@ -181,7 +201,7 @@ class Manifests(CliTestCase):
 
     def test_not_yaml(self):
         self.check_broken("apiVersion: v1\nkind: Pod\nmetadata: {name: x\nspec: [\n",
-                          ["FILE:5: not valid YAML or JSON: end of map flow not found (column 1)"])
+                          ["FILE:4: not valid YAML or JSON: end of map flow not found (column 5)"])
 
     def test_plain_text_is_not_a_manifest(self):
         self.check_broken("hello world\n",
