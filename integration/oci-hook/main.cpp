@@ -85,10 +85,7 @@ void run_stage(const std::string& stage, const std::vector<std::string>& argv, C
   if (is_gate_stage(stage)) {
     std::string all;
     for (const auto& [key, msg] : ann.errors) all += (all.empty() ? "" : "; ") + msg;
-    if (!all.empty()) {
-      log.error(all);
-      throw HookError(all);
-    }
+    if (!all.empty()) throw HookError(all);
     if (ann.wait_for.empty()) return;
     Engine engine(log);
     run_wait_for(engine, ann, budget, log);

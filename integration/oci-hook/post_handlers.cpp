@@ -28,8 +28,7 @@ void finish(const RunOutcome& r, const HandlerEntry& entry, HookLog& log) {
   }
   // "failure: exit code 1 ..." / "timeout: ..." / "LIFEHOOK_E_INVALID: ..." (not run at all).
   std::string msg = entry.where + " " + entry.label + ": " + (r.outcome().empty() ? "" : r.outcome() + ": ") + r.why();
-  log.error(msg);
-  throw HookError(msg);
+  throw HookError(msg);  // main() logs it and writes the stderr line
 }
 
 }  // namespace

@@ -76,8 +76,7 @@ void run_wait_for(Engine& engine, const Annotations& ann, const Budget& budget, 
     if (!ready) {
       std::string msg = entry.where + " " + entry.label + ": not ready within " + limit_text + " after " +
                         std::to_string(attempt) + " attempt(s); last: " + last_why;
-      log.error(msg);
-      throw HookError(msg);
+      throw HookError(msg);  // main() logs it and writes the stderr line
     }
   }
   log.info("wait-for: all " + std::to_string(ann.wait_for.size()) + " handler(s) ready after " +

@@ -1,15 +1,14 @@
 #include "bundle.hpp"
 
-#include <elf.h>
 #include <unistd.h>
-
-#include <cstring>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "rootfs.hpp"
 
 namespace fs = std::filesystem;
 
@@ -20,29 +19,6 @@ namespace {
 std::string find_runc() {
   for (const char* p : {"/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc", "/usr/local/bin/runc", "/sbin/runc"})
     if (::access(p, X_OK) == 0) return p;
-  return {};
-}
-
-// True for an ELF64 executable without a program interpreter (statically linked).
-bool is_static_elf(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (!f.read(reinterpret_cast<char*>(&eh), sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh.e_ident[EI_CLASS] != ELFCLASS64)
-    return false;
-  for (int i = 0; i < eh.e_phnum; ++i) {
-    Elf64_Phdr ph{};
-    f.seekg(static_cast<std::streamoff>(eh.e_phoff + static_cast<uint64_t>(i) * eh.e_phentsize));
-    if (!f.read(reinterpret_cast<char*>(&ph), sizeof ph)) return false;
-    if (ph.p_type == PT_INTERP) return false;
-  }
-  return true;
-}
-
-// busybox-static installs /bin/busybox; a dynamic busybox would not run in a bare rootfs.
-std::string static_busybox() {
-  for (const char* p : {"/bin/busybox", "/usr/bin/busybox"})
-    if (::access(p, X_OK) == 0 && is_static_elf(p)) return p;
   return {};
 }
 
@@ -65,11 +41,7 @@ Bundle::Bundle(const std::string& name_hint) {
   dir_ = tmpl;
   runc_root_ = dir_ + "/runc-root";
   fs::create_directories(runc_root_);
-  fs::create_directories(rootfs() + "/bin");
-  fs::create_directories(rootfs() + "/tmp");
-  fs::copy_file(static_busybox(), rootfs() + "/bin/busybox");
-  for (const char* applet : {"sh", "echo", "cat", "sleep", "hostname", "true", "false", "date", "env", "ls"})
-    fs::create_symlink("busybox", rootfs() + "/bin/" + applet);
+  make_busybox_rootfs(rootfs());
 
   ProcResult spec = run_process(find_runc(), {"runc", "spec", "--bundle", dir_}, "", test_env(), 20);
   if (spec.exit_code != 0) throw std::runtime_error("runc spec failed: " + spec.err);
