@@ -162,6 +162,23 @@ TEST(OciHookRunc, FailingPostStartStopsTheContainer) {
   expect_nothing_left(b);
 }
 
+TEST(OciHookRunc, HangingPostStartIsCutAtTheHookBudgetAndLeavesNothing) {
+  SKIP_WITHOUT_RUNC();
+  Bundle b("poststarthang");
+  b.set_process({"sleep", "30"});
+  std::string tag = "hang-" + b.id();
+  b.annotate("lifehook.io/post-start", json{{"exec", {{"command", {"sh", "-c", "sleep 30; echo " + tag}}}}}.dump());
+  b.add_hook("poststart", 3);
+  ProcResult r = b.run_detached();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_LT(r.seconds, 10.0);
+  EXPECT_NE(r.err.find("lifehook.io/post-start exec [sh -c sleep 30; echo " + tag + "]: timeout"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("ran past specified timeout"), std::string::npos) << "runc had to kill the hook: " << r.err;
+  EXPECT_NE(b.status(), "running");
+  expect_nothing_left(b);
+}
+
 TEST(OciHookRunc, PostStopHitsLoopbackHttpServer) {
   SKIP_WITHOUT_RUNC();
   HttpRecorder server;
