@@ -253,7 +253,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     std::string cmd = "command '" + join_command(argv_) + "'";
     if (!s.known) {
       r.outcome = Outcome::Error;
-      r.message = cmd + " exited, but its exit status was taken by another waiter in this process";
+      r.message = cmd + " exited, but its exit status is unavailable: the process was reaped by someone else (SIGCHLD ignored by the host, or a waitpid(-1, __WALL))";
     } else if (s.exit_code == 0) {
       r.outcome = Outcome::Success;
       r.message = cmd + " exited with 0";

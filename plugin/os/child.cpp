@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,34 @@
 namespace lifehook {
 
 namespace {
+
+// PIDFD_GET_INFO (Linux 6.13; the exit status since 6.15): a pidfd keeps the exit status even when
+// the process was reaped by someone else — the kernel's auto-reap for a host with SIGCHLD ignored,
+// or a host calling waitpid(-1, __WALL). Defined here because distribution headers predate it.
+struct PidfdInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;  // a wait status, as from waitpid
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr uint64_t kPidfdInfoExit = 1u << 3;
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+
+bool exit_status_from_pidfd(int pidfd, ExitStatus& out) {
+  PidfdInfo info{};
+  info.mask = kPidfdInfoExit;
+  if (::ioctl(pidfd, kPidfdGetInfo, &info) != 0 || !(info.mask & kPidfdInfoExit)) return false;
+  if (WIFEXITED(info.exit_code)) {
+    out.exit_code = WEXITSTATUS(info.exit_code);
+  } else if (WIFSIGNALED(info.exit_code)) {
+    out.signal = WTERMSIG(info.exit_code);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 constexpr auto kMaxPollInterval = std::chrono::milliseconds(20);
 constexpr int kReapLimitMs = 5000;  // a SIGKILLed process that does not die by then is stuck in the kernel
 }  // namespace
@@ -125,7 +154,8 @@ bool Child::try_reap(bool block) {
   if (r == 0 && info.si_pid == 0) return false;
   exited_ = true;
   if (r < 0) {
-    status_.known = false;  // ECHILD: reaped by someone else
+    // ECHILD: reaped by someone else. The pidfd may still know how it ended.
+    status_.known = pidfd_ >= 0 && exit_status_from_pidfd(pidfd_, status_);
   } else if (info.si_code == CLD_EXITED) {
     status_.exit_code = info.si_status;
   } else {

@@ -19,7 +19,9 @@ namespace lifehook {
 struct ExitStatus {
   int exit_code = -1;  // >= 0 when the process exited
   int signal = 0;      // > 0 when a signal terminated it
-  bool known = true;   // false when someone else reaped it (a host calling waitpid(-1, __WALL))
+  // false when someone else reaped it (the kernel for a host ignoring SIGCHLD, a host calling
+  // waitpid(-1, __WALL)) and the kernel is older than 6.15 (no exit status on the pidfd).
+  bool known = true;
 };
 
 // Must be owned by a std::shared_ptr (its asynchronous waits hold only weak references, so

@@ -10,9 +10,9 @@
 // system calls on data prepared here beforehand: no malloc, no locks, no logging.
 //
 // The child's exit signal is 0 instead of SIGCHLD (a "clone child"): the host gets no SIGCHLD
-// for our children, a host calling waitpid(-1) (without __WALL) cannot steal their exit status,
-// and a host with SIGCHLD set to SIG_IGN does not make the kernel auto-reap them (auto-reap
-// only applies to SIGCHLD children). Such a child is reaped only with __WALL (child.cpp).
+// for our children and a host calling waitpid(-1) without __WALL cannot steal their exit status.
+// Such a child is reaped only with __WALL (child.cpp). (A host with SIGCHLD set to SIG_IGN still
+// makes the kernel auto-reap it; child.cpp then reads the exit status from the pidfd.)
 #include "spawn.hpp"
 
 #include <fcntl.h>
