@@ -561,6 +561,57 @@ TEST(HttpGet, HttpsToAPlainHttpServerFallsBackToHttp) {
   EXPECT_FALSE(reqs[1].has("Authorization")) << reqs[1].raw;
 }
 
+TEST(HttpGet, KubeletCompatProbesDoNotFallBackToHttp) {
+  // The kubelet's fallback lives in its hook runner only; its probes fail on the TLS error.
+  TestHttpServer server(always(200));
+  json spec = http_get(server.port());
+  spec["scheme"] = "https";
+  Context ctx(options(/*kubelet_compat=*/true));
+  Result r = run(ctx, request(spec, 5000, "readiness"));
+  EXPECT_EQ(r.outcome, Outcome::Failure) << text(r);
+  EXPECT_EQ(server.request_count(), 1u);  // only the ClientHello
+  r = run(ctx, request(spec, 5000, "preStop"));
+  EXPECT_EQ(r.outcome, Outcome::Success) << text(r);
+  EXPECT_TRUE(has_warning(r, "retry with HTTP succeeded")) << text(r);
+}
+
+TEST(HttpGet, HostNamesAreResolved) {
+  TestHttpServer server(always(200));
+  Context ctx(options());
+  Result r = run(ctx, request(http_get(server.port(), "/", "localhost")));
+  // localhost may resolve to ::1 first; curl falls back to 127.0.0.1 (happy eyeballs).
+  EXPECT_EQ(r.outcome, Outcome::Success) << text(r);
+}
+
+TEST(HttpGet, NoDescriptorIsLeftAfterTheContextIsFreed) {
+  auto count_fds = [] {
+    int n = 0;
+    DIR* dir = opendir("/proc/self/fd");
+    while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+    closedir(dir);
+    return n;
+  };
+  TestHttpServer fast(always(200));
+  TestHttpServer slow([](const RecordedRequest&) {
+    ScriptedResponse s;
+    s.delay_ms = 5000;
+    return s;
+  });
+  { Context warm_up(options()); }  // process-wide one-time state (curl_global_init) is not a leak
+  int before = count_fds();
+  {
+    Context ctx(options());
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(run(ctx, request(http_get(fast.port()))).outcome, Outcome::Success);
+    EXPECT_EQ(run(ctx, request(http_get(slow.port()), 50)).outcome, Outcome::Timeout);
+    ctx.submit(request(http_get(slow.port()), 0), [](uint64_t, const Result&) {});  // in flight at free
+  }
+  // The test servers close their ends on their own threads once they see the hang-up.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (count_fds() != before && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(count_fds(), before);
+}
+
 // ---- scale ----------------------------------------------------------------------------------
 
 TEST(HttpGet, FiveHundredConcurrentRequestsComplete) {
