@@ -148,7 +148,9 @@ class Runner {
   void loop(SignalWatch& signals) {
     auto started = std::chrono::steady_clock::now();
     for (;;) {
+      // Status first: a line shows what the pod is now, the events that led there follow it.
       poll_statuses();
+      drain_notices();
       if (all_done()) break;
       auto timeout = kPollInterval;
       if (options_.run_for && !termination_requested_) {
@@ -163,7 +165,6 @@ class Runner {
       pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {queue_.fd(), POLLIN, 0}};
       poll(fds, 2, static_cast<int>(timeout.count()));
       for (int sig : signals.take()) on_signal(sig);
-      drain_notices();
     }
     drain_notices();
   }
