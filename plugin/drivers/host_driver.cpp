@@ -4,8 +4,10 @@
 // blocking calls terminate/wait/destroy).
 #include <signal.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 

@@ -5,10 +5,12 @@
 // process exits, whatever it left behind is killed, as a container's PID namespace would.
 #include <signal.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "../context.hpp"
@@ -35,6 +37,22 @@ struct Children {
     return it == by_name.end() ? nullptr : it->second;
   }
 };
+
+using Clock = std::chrono::steady_clock;
+
+// SIGKILL is asynchronous: the members of a killed cgroup leave it a moment later. Calls report
+// once the cgroup is empty (or at `limit`), polling on the strand without blocking it.
+void report_when_empty(Strand strand, std::shared_ptr<Child> child, Cgroup* cg, Clock::time_point limit,
+                       std::function<void()> report) {
+  if (!cg || Clock::now() >= limit || !cg->populated()) {
+    report();
+    return;
+  }
+  auto timer = std::make_shared<boost::asio::steady_timer>(strand, std::chrono::milliseconds(1));
+  timer->async_wait([timer, strand, child, cg, limit, report](const boost::system::error_code&) {
+    report_when_empty(strand, child, cg, limit, report);
+  });
+}
 
 class ProcessDriver final : public Driver {
  public:
@@ -82,11 +100,13 @@ class ProcessDriver final : public Driver {
     spec.working_dir = c.working_dir;
 
     std::unique_ptr<Cgroup> cgroup;
+    Cgroup* cg = nullptr;  // owned by the Child below
     std::shared_ptr<Child> child;
     StartInfo info;
     try {
       cgroup = ctx_.env().cgroups.create("pod-" + pod_.name + "-" + c.name);
       if (cgroup) {
+        cg = cgroup.get();
         spec.cgroup_fd = cgroup->dir_fd();
         info.cgroup = cgroup->path();
       }
@@ -104,19 +124,25 @@ class ProcessDriver final : public Driver {
     info.exec_mode = "host";
     // Report the start before arming the exit watch so the engine sees start, then exit.
     done(info, {});
-    std::weak_ptr<Children> weak = children_;
-    ExitSink sink = on_exit_;
-    std::string name = c.name;
-    std::weak_ptr<Child> weak_child = child;
-    child->async_wait([weak, sink, name, weak_child](const ExitStatus& st) {
-      auto children = weak.lock();
-      if (!children) return;
-      // Whatever the main process left behind goes with it (a container's PID namespace would).
-      if (auto ch = weak_child.lock()) ch->kill_tree();
-      int code = st.exit_code, sig = st.signal;
-      if (!st.known) code = -1, sig = 0;
-      else if (sig > 0) code = 128 + sig;
-      sink(name, code, sig);
+    // Armed on the child's strand, like every other use of the Child. The Cgroup is owned by
+    // the Child, which the exit callback keeps alive while it uses the raw pointer.
+    boost::asio::post(strand_, [this_strand = strand_, child, cg, weak = std::weak_ptr<Children>(children_),
+                                sink = on_exit_, name = c.name] {
+      child->async_wait([this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink,
+                         name](const ExitStatus& st) {
+        auto children = weak.lock();
+        auto ch = child_weak.lock();
+        if (!children || !ch) return;
+        int code = st.exit_code, sig = st.signal;
+        if (!st.known) code = -1, sig = 0;
+        else if (sig > 0) code = 128 + sig;
+        // Whatever the main process left behind goes with it (a container's PID namespace
+        // would), and the exit is reported once the cgroup is empty: no process of the
+        // container outlives its reported exit.
+        ch->kill_tree();
+        report_when_empty(this_strand, ch, cg, Clock::now() + std::chrono::milliseconds(500),
+                          [sink, name, code, sig] { sink(name, code, sig); });
+      });
     });
   }
 

@@ -162,17 +162,19 @@ TEST(PodLifecycle, RestartPolicyNeverFailsThePodOnInitFailure) {
 TEST(PodLifecycle, ExitCodesSignalsAndRestartPolicies) {
   Ctx c;
   {
-    Pod pod(c.ctx, pod_json("ok", json::array({container("a", "exit 0"), container("b", "kill -USR1 $$")}), json::array(),
+    // "$$" is Kubernetes' escape for "$" in command expansion, so the shell's $$ is written "$$$$".
+    Pod pod(c.ctx, pod_json("ok", json::array({container("b", "kill -s USR1 $$$$"), container("a", "exit 0")}), json::array(),
                             {{"restartPolicy", "Never"}}));
     ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
     ASSERT_EQ(lifehook_pod_wait(pod.pod, 10000), LIFEHOOK_OK);
     json s = pod.status();
     EXPECT_EQ(s["phase"], "Failed");
-    EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 0);
-    EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["reason"], "Completed");
-    EXPECT_EQ(s["containerStatuses"][1]["state"]["terminated"]["signal"], 10);
-    EXPECT_EQ(s["containerStatuses"][1]["state"]["terminated"]["exitCode"], 138);
-    EXPECT_EQ(s["display"]["status"], "Error");
+    EXPECT_EQ(s["containerStatuses"][1]["state"]["terminated"]["exitCode"], 0);
+    EXPECT_EQ(s["containerStatuses"][1]["state"]["terminated"]["reason"], "Completed");
+    EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["signal"], 10);
+    EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 138);
+    EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["reason"], "Error");
+    EXPECT_EQ(s["display"]["status"], "Error") << "kubectl: the first container with a reason wins";
   }
   {
     Pod pod(c.ctx, pod_json("done", json::array({container("a", "exit 0")}), json::array(), {{"restartPolicy", "OnFailure"}}));
@@ -218,8 +220,11 @@ TEST(PodLifecycle, PostStartFailureKillsAndRestarts) {
   EXPECT_TRUE(s["containerStatuses"][0]["lastState"].contains("terminated"));
   EXPECT_EQ(pod.events.count("FailedPostStartHook:app"), 2u);
   EXPECT_EQ(pod.events.count("Killing:app"), 2u);
-  for (const auto& e : pod.events.snapshot())
-    if (e["reason"] == "Killing") EXPECT_EQ(e["message"], "FailedPostStartHook");
+  for (const auto& e : pod.events.snapshot()) {
+    if (e["reason"] == "Killing") {
+      EXPECT_EQ(e["message"], "FailedPostStartHook");
+    }
+  }
   auto r = pod.events.reasons();
   EXPECT_LT(index_of(r, "Started:app"), index_of(r, "FailedPostStartHook:app"));
   EXPECT_LT(index_of(r, "FailedPostStartHook:app"), index_of(r, "Killing:app"));

@@ -77,7 +77,9 @@ struct Pod {
     int rc = lifehook_pod_create(ctx, spec.dump().c_str(), opts.empty() ? nullptr : opts.c_str(), driver, &pod, &err);
     EXPECT_EQ(rc, LIFEHOOK_OK) << (err ? err : "");
     lifehook_free(err);
-    if (pod) EXPECT_EQ(lifehook_pod_watch(pod, &Events::on_event, &events), LIFEHOOK_OK);
+    if (pod) {
+      EXPECT_EQ(lifehook_pod_watch(pod, &Events::on_event, &events), LIFEHOOK_OK);
+    }
   }
   ~Pod() { lifehook_pod_destroy(pod); }
 
