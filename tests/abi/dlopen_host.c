@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,30 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The process's signal dispositions: a guest library must install no handler of its own (a Go
+   host aborts on a foreign handler without SA_ONSTACK; a host reaping via SIGCHLD loses children). */
+#define MAX_SIGNAL 65
+static void snapshot_signals(void (*out[MAX_SIGNAL])(int), int flags[MAX_SIGNAL]) {
+  int sig;
+  for (sig = 1; sig < MAX_SIGNAL; ++sig) {
+    struct sigaction sa;
+    out[sig] = NULL;
+    flags[sig] = 0;
+    if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0) continue;
+    out[sig] = sa.sa_handler;
+    flags[sig] = sa.sa_flags;
+  }
+}
+
+static void compare_signals(const char *when, void (*before[MAX_SIGNAL])(int), int before_flags[MAX_SIGNAL]) {
+  void (*now[MAX_SIGNAL])(int);
+  int now_flags[MAX_SIGNAL], sig;
+  snapshot_signals(now, now_flags);
+  for (sig = 1; sig < MAX_SIGNAL; ++sig)
+    CHECK(now[sig] == before[sig] && now_flags[sig] == before_flags[sig], "signal %d disposition changed %s", sig,
+          when);
 }
 
 /* ---- servers on 127.0.0.1 ------------------------------------------------------------------ */
@@ -158,6 +183,8 @@ int main(int argc, char **argv) {
   uint64_t op = 0;
   double t0;
   const struct timespec settle = {0, 10 * 1000 * 1000};
+  void (*signals_before[MAX_SIGNAL])(int);
+  int signal_flags_before[MAX_SIGNAL];
 
   if (argc != 2) {
     fprintf(stderr, "usage: %s /path/to/liblifehook.so.1\n", argv[0]);
@@ -176,6 +203,7 @@ int main(int argc, char **argv) {
   done.outcome[0] = '\0';
   threads_before = count_entries("/proc/self/task");
   fds_before = count_entries("/proc/self/fd");
+  snapshot_signals(signals_before, signal_flags_before);
   responder.fd = http_fd;
   responder.remaining = 2;
   responder.served = 0;
@@ -261,6 +289,7 @@ int main(int argc, char **argv) {
   rc = api->submit(ctx, "{\"handler\":{\"sleep\":{\"seconds\":10}}}", on_done, &done, NULL, NULL);
   CHECK(rc == LIFEHOOK_OK, "second submit: %s", api->status_name(rc));
 
+  compare_signals("while the library runs", signals_before, signal_flags_before);
   api->ctx_free(ctx);
   CHECK(done.calls == 2, "done called %d times, want 2 (cancel + ctx_free)", done.calls);
   CHECK(strcmp(done.outcome, "canceled") == 0, "outcome after ctx_free: %s", done.outcome);
@@ -271,6 +300,7 @@ int main(int argc, char **argv) {
   CHECK(lib == NULL, "the library is still mapped after dlclose");
   if (lib) dlclose(lib);
 
+  compare_signals("after dlclose", signals_before, signal_flags_before);
   shutdown(http_fd, SHUT_RDWR); /* wakes the responder's accept should a request never have come */
   pthread_join(responder_thread, NULL);
   CHECK(responder.served == 2, "the responder served %d requests, want 2", responder.served);
