@@ -10,7 +10,16 @@ namespace {
 const std::regex kDnsLabel(R"([a-z0-9]([-a-z0-9]*[a-z0-9])?)");
 const std::regex kDnsSubdomain(R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)");
 const std::regex kPortName(R"([a-z0-9]([-a-z0-9]*[a-z0-9])?)");
-const std::regex kSignalName(R"(SIG[A-Z0-9+-]+)");
+const std::regex kRealtimeSignal(R"(SIGRTMIN(\+([1-9]|1[0-5]))?|SIGRTMAX(-([1-9]|1[0-4]))?)");
+
+bool is_signal_name(const std::string& s) {
+  static const std::set<std::string> names = {
+      "SIGABRT", "SIGALRM", "SIGBUS",  "SIGCHLD", "SIGCONT", "SIGFPE",    "SIGHUP",  "SIGILL",  "SIGINT",
+      "SIGIO",   "SIGKILL", "SIGPIPE", "SIGPROF", "SIGPWR",  "SIGQUIT",   "SIGSEGV", "SIGSTKFLT", "SIGSTOP",
+      "SIGSYS",  "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU",   "SIGURG",  "SIGUSR1", "SIGUSR2",
+      "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ"};
+  return names.count(s) || std::regex_match(s, kRealtimeSignal);
+}
 
 // Collects problems for one pod; paths are relative to the pod and prefixed with its root.
 class PodChecker {
@@ -194,7 +203,7 @@ class PodChecker {
       check_handler(*h, join_path(lpath, hook), port_names);
     }
     const std::string* sig = string_field(*lifecycle, lpath, "stopSignal");
-    if (sig && !std::regex_match(*sig, kSignalName))
+    if (sig && !is_signal_name(*sig))
       add(join_path(lpath, "stopSignal"), "must be a signal name such as SIGTERM or SIGQUIT (got " + value_text(*sig) + ")");
   }
 

@@ -43,6 +43,11 @@ void print_library_problem(const LoadedManifests& m, const PodManifest& pod, con
   std::smatch match;
   Problem p;
   p.message = message;
+  if (message.rfind("options.", 0) == 0) {
+    // Not the manifest: the options the CLI passed (e.g. a driver the library does not have).
+    std::fprintf(stderr, "lifehook: cannot create pod %s: %s\n", pod.name.c_str(), message.c_str());
+    return;
+  }
   if (std::regex_search(message, match, path_re)) {
     std::string path = match[1];
     if (path.rfind("pod.", 0) == 0) path = path.substr(4);
