@@ -18,6 +18,7 @@
 #include "hook_error.hpp"
 #include "hook_log.hpp"
 #include "oci_input.hpp"
+#include "orphan_reaper.hpp"
 #include "post_handlers.hpp"
 #include "wait_for.hpp"
 
@@ -120,20 +121,25 @@ int main_impl(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> args(argv, argv + argc);
+  become_subreaper();
   HookLog log;
   log.set_subject(stage, "");
+  int rc = 0;
   try {
-    run_stage(stage, args, started, log);
-    return 0;
+    run_stage(stage, args, started, log);  // the library context lives and dies inside
   } catch (const HookError& e) {
     log.error(e.what());
     stderr_line(stage, e.what());
+    rc = 1;
   } catch (const std::exception& e) {  // a bug, but the runtime still deserves one clear line
     log.error(std::string("internal error: ") + e.what());
     stderr_line(stage, std::string("internal error: ") + e.what());
+    rc = 1;
   }
+  if (int killed = reap_adopted_children(std::chrono::milliseconds(500)))
+    log.warn("killed " + std::to_string(killed) + " leftover process(es) orphaned below the hook");
   // The spec makes poststop failures warnings; runc would instead fail `runc delete`.
-  return stage == "poststop" ? 0 : 1;
+  return stage == "poststop" ? 0 : rc;
 }
 
 }  // namespace
