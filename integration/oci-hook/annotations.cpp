@@ -145,8 +145,9 @@ Annotations parse_annotations(const json& annotations) {
     a.any = true;
     try {
       if (!known.count(key))
-        throw HookError("unknown lifehook annotation (known: lifehook.io/wait-for, wait-for-period, "
-                        "wait-for-timeout, post-start, post-stop, log)");
+        throw HookError(
+            "unknown lifehook annotation (known: lifehook.io/wait-for, wait-for-period, "
+            "wait-for-timeout, post-start, post-stop, log)");
       if (!value.is_string()) bad("value", "must be a string holding JSON", &value);
       const std::string& text = value.get_ref<const std::string&>();
       if (key == kWaitFor) {
@@ -171,7 +172,8 @@ Annotations parse_annotations(const json& annotations) {
           if (!v.is_string()) bad("value", "must be an absolute file path", &v);
           path = v.get<std::string>();
         }
-        if (path.empty() || path[0] != '/') throw HookError("value: must be an absolute file path (got \"" + path + "\")");
+        if (path.empty() || path[0] != '/')
+          throw HookError("value: must be an absolute file path (got \"" + path + "\")");
         a.log_path = path;
       }
     } catch (const HookError& err) {

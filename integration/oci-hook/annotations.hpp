@@ -28,10 +28,10 @@ inline constexpr const char* kLog = "lifehook.io/log";
 inline constexpr const char* kDefaultHost = "127.0.0.1";
 
 struct HandlerEntry {
-  std::string where;  // "lifehook.io/wait-for[1]", used in messages
-  json handler;       // the Kubernetes handler object, without our extension keys
-  std::string kind;   // exec | httpGet | tcpSocket | sleep
-  std::string label;  // "tcp 127.0.0.1:13306 (mysql)"
+  std::string where;                // "lifehook.io/wait-for[1]", used in messages
+  json handler;                     // the Kubernetes handler object, without our extension keys
+  std::string kind;                 // exec | httpGet | tcpSocket | sleep
+  std::string label;                // "tcp 127.0.0.1:13306 (mysql)"
   std::optional<double> timeout_s;  // extension key "timeoutSeconds"
 };
 

@@ -36,7 +36,9 @@ std::string RunOutcome::why() const {
 
 Engine::Engine(HookLog& log) {
   char* err = nullptr;
-  std::string options = json{{"threads", 1}, {"logLevel", "info"}, {"userAgent", std::string("lifehook-oci-hook/") + lifehook_version()}}.dump();
+  std::string options =
+      json{{"threads", 1}, {"logLevel", "info"}, {"userAgent", std::string("lifehook-oci-hook/") + lifehook_version()}}
+          .dump();
   int rc = lifehook_ctx_new(options.c_str(), &ctx_, &err);
   if (rc != LIFEHOOK_OK) throw HookError(std::string("cannot start the lifehook library: ") + take(err));
   lifehook_ctx_set_logger(ctx_, &HookLog::from_library, &log, 2);

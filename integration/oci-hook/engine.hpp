@@ -16,9 +16,9 @@ namespace ocihook {
 using json = nlohmann::json;
 
 struct RunOutcome {
-  int status = LIFEHOOK_OK;  // what lifehook_run returned
-  std::string error;         // its error text when status != LIFEHOOK_OK
-  json result;               // the result document when status == LIFEHOOK_OK
+  int status = LIFEHOOK_OK;     // what lifehook_run returned
+  std::string error;            // its error text when status != LIFEHOOK_OK
+  json result;                  // the result document when status == LIFEHOOK_OK
   std::string outcome() const;  // success | failure | timeout | canceled | error ("" when not run)
   std::string message() const;
   bool succeeded() const { return status == LIFEHOOK_OK && outcome() == "success"; }

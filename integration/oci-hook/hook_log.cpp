@@ -39,8 +39,8 @@ std::string utc_timestamp() {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
@@ -80,8 +80,7 @@ void HookLog::set_subject(std::string stage, std::string container_id) {
 
 std::string HookLog::use_file(const std::string& path) {
   if (path.empty() || path[0] != '/') return "must be an absolute path";
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
-                  0640);
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0640);
   if (fd < 0) return std::string("cannot open: ") + std::strerror(errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -98,8 +97,8 @@ void HookLog::write(LogLevel level, std::string_view message) {
   std::lock_guard lock(mu_);
   std::string text = single_line(message);
   if (fd_ >= 0) {
-    std::string line = utc_timestamp() + " lifehook-oci-hook[" + std::to_string(::getpid()) + "] " +
-                       level_word(level) + " " + subject_ + ": " + text + "\n";
+    std::string line = utc_timestamp() + " lifehook-oci-hook[" + std::to_string(::getpid()) + "] " + level_word(level) +
+                       " " + subject_ + ": " + text + "\n";
     write_all(fd_, line);
     return;
   }
@@ -112,8 +111,10 @@ void HookLog::write(LogLevel level, std::string_view message) {
 
 void HookLog::from_library(void* user, int level, const char* message) {
   auto* log = static_cast<HookLog*>(user);
-  LogLevel l = level <= 1 ? LogLevel::Debug : level == 2 ? LogLevel::Info : level == 3 ? LogLevel::Warning
-                                                                                      : LogLevel::Error;
+  LogLevel l = level <= 1   ? LogLevel::Debug
+               : level == 2 ? LogLevel::Info
+               : level == 3 ? LogLevel::Warning
+                            : LogLevel::Error;
   log->write(l, std::string("lifehook: ") + (message ? message : ""));
 }
 

@@ -25,8 +25,8 @@
 namespace ocihook {
 namespace {
 
-constexpr const char* kStages[] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
-                                   "poststop"};
+constexpr const char* kStages[] = {"prestart",       "createRuntime", "createContainer",
+                                   "startContainer", "poststart",     "poststop"};
 
 // Runtimes write the state at once; this only bounds a hook started by hand without stdin.
 constexpr std::chrono::seconds kStdinLimit{10};

@@ -15,7 +15,7 @@ namespace ocihook {
 
 namespace {
 
-constexpr size_t kMaxStateBytes = 4 << 20;   // podman's state carries every annotation; still small
+constexpr size_t kMaxStateBytes = 4 << 20;  // podman's state carries every annotation; still small
 constexpr size_t kMaxConfigBytes = 16 << 20;
 
 std::string short_text(const json& v) {
@@ -35,7 +35,9 @@ std::string read_state_text(int fd, std::chrono::milliseconds limit) {
     if (left.count() <= 0)
       throw HookError("state on stdin: not complete after " + std::to_string(limit.count() / 1000) +
                       " s (the runtime must write the OCI state and close stdin)");
-    struct pollfd p {fd, POLLIN, 0};
+    struct pollfd p {
+      fd, POLLIN, 0
+    };
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw HookError(std::string("state on stdin: poll: ") + std::strerror(errno));
@@ -64,7 +66,8 @@ OciState parse_state(const std::string& text) {
   auto str = [&](const char* key) -> std::string {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return {};
-    if (!it->is_string()) throw HookError(std::string("state on stdin: ") + key + " must be a string, got " + short_text(*it));
+    if (!it->is_string())
+      throw HookError(std::string("state on stdin: ") + key + " must be a string, got " + short_text(*it));
     return it->get<std::string>();
   };
   s.id = str("id");

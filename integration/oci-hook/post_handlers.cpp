@@ -17,7 +17,9 @@ constexpr double kPostStopTimeoutS = 30.0;
 
 double limit(const HandlerEntry& entry, double dflt, const Budget& budget, const std::string& what) {
   double t = std::min(entry.timeout_s.value_or(dflt), budget.remaining_s());
-  if (t < 0.01) throw HookError(entry.where + " " + entry.label + ": no time left for the " + what + " handler within the hook's OCI timeout");
+  if (t < 0.01)
+    throw HookError(entry.where + " " + entry.label + ": no time left for the " + what +
+                    " handler within the hook's OCI timeout");
   return t;
 }
 
@@ -42,7 +44,8 @@ void run_post_start(Engine& engine, const HandlerEntry& entry, const OciState& s
     return;
   }
   if (state.pid <= 0)
-    throw HookError(entry.where + " " + entry.label + ": exec inside the container needs its pid, but the state on stdin has none");
+    throw HookError(entry.where + " " + entry.label +
+                    ": exec inside the container needs its pid, but the state on stdin has none");
   log.info(entry.where + ": running " + entry.label + " inside the container (pid " + std::to_string(state.pid) + ")");
   const Clock::time_point start = Clock::now();
   RunOutcome r = engine.run(make_request(entry, container_target(state, config), timeout_s, "postStart"));

@@ -24,8 +24,10 @@ class ConfigDir {
   ConfigDir() {
     char tmpl[] = "/tmp/lifehook-ocihook-cfg-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    config_ = {{"ociVersion", "1.0.2"}, {"process", {{"args", {"sh"}}, {"env", {"PATH=/bin"}}, {"cwd", "/"}}},
-               {"root", {{"path", "rootfs"}}}, {"annotations", json::object()}};
+    config_ = {{"ociVersion", "1.0.2"},
+               {"process", {{"args", {"sh"}}, {"env", {"PATH=/bin"}}, {"cwd", "/"}}},
+               {"root", {{"path", "rootfs"}}},
+               {"annotations", json::object()}};
   }
   ~ConfigDir() {
     std::error_code ec;
@@ -41,7 +43,8 @@ class ConfigDir {
     return ss.str();
   }
   std::string state(const std::string& status = "creating", int pid = 4242) const {
-    return json{{"ociVersion", "1.0.2"}, {"id", "direct-test"}, {"status", status}, {"pid", pid}, {"bundle", dir_}}.dump();
+    return json{{"ociVersion", "1.0.2"}, {"id", "direct-test"}, {"status", status}, {"pid", pid}, {"bundle", dir_}}
+        .dump();
   }
   ProcResult hook(const std::string& stage, const std::string& state_text, double timeout_s = 20) const {
     std::ofstream(dir_ + "/config.json", std::ios::trunc) << config_.dump();
@@ -81,14 +84,15 @@ TEST(OciHookInput, EmptyStdinAndNonObjectStateAreRejected) {
 }
 
 TEST(OciHookInput, MissingBundleIsAClearErrorExceptAtPoststop) {
-  std::string state = R"({"ociVersion":"1.0.2","id":"gone","status":"creating","pid":1,"bundle":"/nonexistent/lifehook-bundle"})";
+  std::string state =
+      R"({"ociVersion":"1.0.2","id":"gone","status":"creating","pid":1,"bundle":"/nonexistent/lifehook-bundle"})";
   ProcResult r = run_process(hook_path(), {"lifehook-oci-hook", "createRuntime"}, state, test_env(), 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/nonexistent/lifehook-bundle/config.json: cannot open: No such file or directory"),
             std::string::npos)
       << r.err;
-  ProcResult no_bundle = run_process(hook_path(), {"lifehook-oci-hook", "poststart"}, R"({"id":"x","pid":3})",
-                                     test_env(), 20);
+  ProcResult no_bundle =
+      run_process(hook_path(), {"lifehook-oci-hook", "poststart"}, R"({"id":"x","pid":3})", test_env(), 20);
   EXPECT_EQ(no_bundle.exit_code, 1);
   EXPECT_NE(no_bundle.err.find("bundle is missing"), std::string::npos) << no_bundle.err;
   // After `delete` a bundle may be gone for good; poststop failures are warnings anyway.
@@ -99,7 +103,8 @@ TEST(OciHookInput, MissingBundleIsAClearErrorExceptAtPoststop) {
 TEST(OciHookInput, NoLifehookAnnotationsIsAQuietSuccessAtEveryStage) {
   ConfigDir b;
   b.annotate("org.example/other", "x");
-  for (const char* stage : {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}) {
+  for (const char* stage :
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}) {
     ProcResult r = b.hook(stage, b.state());
     EXPECT_EQ(r.exit_code, 0) << stage << ": " << r.err;
     EXPECT_EQ(r.err, "") << stage;
@@ -131,9 +136,11 @@ TEST(OciHookInput, BadAnnotationsFailClosedAtCreateRuntimeNamingTheAnnotation) {
       {"lifehook.io/wait-for", "[{\"tcpSocket\":{\"port\":70000}}]", "[0].tcpSocket.port: must be between 1 and 65535"},
       {"lifehook.io/wait-for", "[{\"exec\":{\"command\":[]}}]", "[0].exec.command: must be a non-empty array"},
       {"lifehook.io/wait-for-period", "soon", "lifehook.io/wait-for-period: not valid JSON"},
-      {"lifehook.io/wait-for-timeout", "-3", "lifehook.io/wait-for-timeout: value: must be a JSON number of seconds > 0"},
+      {"lifehook.io/wait-for-timeout", "-3",
+       "lifehook.io/wait-for-timeout: value: must be a JSON number of seconds > 0"},
       {"lifehook.io/post-start", "{\"exec\":{\"command\":[\"true\"]},\"httpGet\":{\"port\":80}}",
-       "lifehook.io/post-start: value: must specify exactly one of exec, httpGet, tcpSocket, sleep; found exec and httpGet"},
+       "lifehook.io/post-start: value: must specify exactly one of exec, httpGet, tcpSocket, sleep; found exec and "
+       "httpGet"},
       {"lifehook.io/post-stop", "{\"grpc\":{\"port\":80}}", "lifehook.io/post-stop: value.grpc: is not supported"},
       {"lifehook.io/waitfor", "[]", "lifehook.io/waitfor: unknown lifehook annotation"},
       {"lifehook.io/log", "relative/hook.log", "lifehook.io/log: value: must be an absolute file path"},
@@ -169,8 +176,9 @@ TEST(OciHookInput, ToleratesCrunAndLegacyStateShapes) {
   ConfigDir b;
   b.annotate("lifehook.io/wait-for", json::array({{{"tcpSocket", {{"port", port.port()}}}}}).dump());
   // crun: status "starting", pid 0, a non-spec "root" key; old runtimes: "bundlePath".
-  std::string state = json{{"ociVersion", "1.0"}, {"id", "crunish"}, {"status", "starting"}, {"pid", 0},
-                           {"root", "/x"}, {"bundlePath", b.dir()}}.dump();
+  std::string state = json{{"ociVersion", "1.0"}, {"id", "crunish"},      {"status", "starting"}, {"pid", 0},
+                           {"root", "/x"},        {"bundlePath", b.dir()}}
+                          .dump();
   ProcResult r = b.hook("createRuntime", state);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GE(port.connections(), 1);
@@ -203,9 +211,9 @@ TEST(OciHookInput, StaysBelowItsOwnOciTimeoutFoundInConfig) {
   ConfigDir b;
   b.annotate("lifehook.io/wait-for", json::array({{{"tcpSocket", {{"port", never.port()}}}}}).dump());
   b.annotate("lifehook.io/wait-for-timeout", "60");
-  b.config()["hooks"]["createRuntime"] = json::array(
-      {{{"path", "/usr/bin/true"}, {"timeout", 1}},
-       {{"path", hook_path()}, {"args", {"lifehook-oci-hook", "createRuntime"}}, {"timeout", 2}}});
+  b.config()["hooks"]["createRuntime"] =
+      json::array({{{"path", "/usr/bin/true"}, {"timeout", 1}},
+                   {{"path", hook_path()}, {"args", {"lifehook-oci-hook", "createRuntime"}}, {"timeout", 2}}});
   ProcResult r = b.hook("createRuntime", b.state());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_LT(r.seconds, 2.0) << "the runtime would have killed the hook";

@@ -16,10 +16,10 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-#define SKIP_WITHOUT_PODMAN()                        \
-  do {                                               \
-    std::string why = podman_unavailable_reason();   \
-    if (!why.empty()) GTEST_SKIP() << why;           \
+#define SKIP_WITHOUT_PODMAN()                      \
+  do {                                             \
+    std::string why = podman_unavailable_reason(); \
+    if (!why.empty()) GTEST_SKIP() << why;         \
   } while (0)
 
 TEST(OciHookPodman, ShippedHooksDirGatesStartOnTwoPortsInOrder) {
@@ -63,9 +63,9 @@ TEST(OciHookPodman, NeverOpenedPortFailsTheRunWithTheHookError) {
                         {"sh", "-c", "echo started > /marker"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_LT(r.seconds, 20.0);
-  EXPECT_NE(r.err.find("lifehook.io/wait-for[0] tcp 127.0.0.1:" + std::to_string(never.port()) +
-                       ": not ready within 1.5 s"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("lifehook.io/wait-for[0] tcp 127.0.0.1:" + std::to_string(never.port()) + ": not ready within 1.5 s"),
+      std::string::npos)
       << r.err;
   EXPECT_EQ(pm.read_file("rootfs/marker"), "");
 }
@@ -77,7 +77,8 @@ TEST(OciHookPodman, PostStartExecAndPostStopHttpGet) {
   std::string marker = "/poststart-" + pm.name();
   ProcResult r = pm.run(
       {{"lifehook.io/post-start", json{{"exec", {{"command", {"sh", "-c", "echo $LIFEHOOK_PM > " + marker}}}}}.dump()},
-       {"lifehook.io/post-stop", json{{"httpGet", {{"port", server.port()}, {"path", "/stopped/" + pm.name()}}}}.dump()},
+       {"lifehook.io/post-stop",
+        json{{"httpGet", {{"port", server.port()}, {"path", "/stopped/" + pm.name()}}}}.dump()},
        {"lifehook.io/log", pm.path("hook.log")}},
       {"sh", "-c", "sleep 0.5"});
   EXPECT_EQ(r.exit_code, 0) << r.err << "\nlog: " << pm.read_file("hook.log");

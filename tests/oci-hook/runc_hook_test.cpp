@@ -14,10 +14,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define SKIP_WITHOUT_RUNC()                                       \
-  do {                                                            \
-    std::string why = runc_unavailable_reason();                  \
-    if (!why.empty()) GTEST_SKIP() << why;                        \
+#define SKIP_WITHOUT_RUNC()                      \
+  do {                                           \
+    std::string why = runc_unavailable_reason(); \
+    if (!why.empty()) GTEST_SKIP() << why;       \
   } while (0)
 
 std::string tcp_entry(const std::string& name, int port) {
@@ -36,7 +36,8 @@ TEST(OciHookRunc, ContainerStartsOnlyAfterBothPortsOpenInOrder) {
   GatedPort first, second;
   Bundle b("order");
   b.set_process({"sh", "-c", "echo started > /marker"});
-  b.annotate("lifehook.io/wait-for", "[" + tcp_entry("first", first.port()) + "," + tcp_entry("second", second.port()) + "]");
+  b.annotate("lifehook.io/wait-for",
+             "[" + tcp_entry("first", first.port()) + "," + tcp_entry("second", second.port()) + "]");
   b.annotate("lifehook.io/wait-for-period", "0.1");
   b.annotate("lifehook.io/wait-for-timeout", "20");
   b.annotate("lifehook.io/log", b.path("hook.log"));
@@ -131,11 +132,11 @@ TEST(OciHookRunc, PostStartExecRunsInsideTheContainer) {
   Bundle b("poststart");
   b.set_process({"sleep", "30"});
   std::string host_marker = "/lifehook-poststart-" + b.id();
-  b.annotate("lifehook.io/post-start",
-             json{{"exec",
-                   {{"command",
-                     {"sh", "-c", "hostname > " + host_marker + "; echo $LIFEHOOK_TEST_ENV >> " + host_marker}}}}}
-                 .dump());
+  b.annotate(
+      "lifehook.io/post-start",
+      json{{"exec",
+            {{"command", {"sh", "-c", "hostname > " + host_marker + "; echo $LIFEHOOK_TEST_ENV >> " + host_marker}}}}}
+          .dump());
   b.annotate("lifehook.io/log", b.path("hook.log"));
   b.add_hook("poststart", 20);
   ProcResult r = b.run_detached();

@@ -92,10 +92,9 @@ PodmanSandbox::~PodmanSandbox() {
 std::string PodmanSandbox::read_file(const std::string& n) const { return slurp(path(n)); }
 
 ProcResult PodmanSandbox::podman(const std::vector<std::string>& args, double timeout_s) const {
-  std::vector<std::string> argv = {"podman",        "--root",           path("storage"), "--runroot",
-                                   path("run"),     "--tmpdir",         path("tmp"),     "--storage-driver",
-                                   "vfs",           "--cgroup-manager", "cgroupfs",      "--events-backend",
-                                   "none"};
+  std::vector<std::string> argv = {
+      "podman",           "--root", path("storage"),    "--runroot", path("run"),        "--tmpdir", path("tmp"),
+      "--storage-driver", "vfs",    "--cgroup-manager", "cgroupfs",  "--events-backend", "none"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(find_podman(), argv, "", test_env(), timeout_s);
 }
@@ -104,9 +103,13 @@ ProcResult PodmanSandbox::run(const std::map<std::string, std::string>& annotati
                               const std::vector<std::string>& command, double timeout_s) const {
   // The ulimits: podman's defaults exceed this kind of machine's hard limits (runc then fails with
   // "error setting rlimit type 7: operation not permitted").
-  std::vector<std::string> args = {"run",      "--rm",           "--name",  name_,  "--network", "host",
-                                   "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                                   "--hooks-dir", path("hooks.d"), "--env", "LIFEHOOK_PM=from-podman"};
+  std::vector<std::string> args = {"run",         "--rm",
+                                   "--name",      name_,
+                                   "--network",   "host",
+                                   "--ulimit",    "nofile=1024:1024",
+                                   "--ulimit",    "nproc=1024:1024",
+                                   "--hooks-dir", path("hooks.d"),
+                                   "--env",       "LIFEHOOK_PM=from-podman"};
   for (const auto& [k, v] : annotations) {
     args.push_back("--annotation");
     args.push_back(csv_field(k + "=" + v));
