@@ -28,12 +28,16 @@ void EventLog::add(Event e) {
   std::string text = event_json(e, pod_name_);
   std::lock_guard<std::mutex> lock(mu_);
   events_.push_back(std::move(text));
+  if (events_.size() > kMaxKept) {
+    events_.pop_front();
+    ++base_;
+  }
   schedule();
 }
 
 void EventLog::watch(lifehook_event_fn fn, void* user) {
   std::lock_guard<std::mutex> lock(mu_);
-  watchers_.push_back(Watcher{fn, user, 0});
+  watchers_.push_back(Watcher{fn, user, base_});
   schedule();
 }
 
@@ -55,9 +59,10 @@ void EventLog::deliver() {
     bool any = false;
     for (size_t i = 0; i < watchers_.size() && !closed_; ++i) {
       Watcher& w = watchers_[i];
-      if (w.next >= events_.size()) continue;
+      if (w.next < base_) w.next = base_;  // a watcher that fell behind the kept window
+      if (w.next >= base_ + events_.size()) continue;
       any = true;
-      std::string text = events_[w.next++];
+      std::string text = events_[w.next++ - base_];
       lifehook_event_fn fn = w.fn;
       void* user = w.user;
       lock.unlock();
@@ -80,7 +85,7 @@ void EventLog::close() {
 
 std::vector<std::string> EventLog::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return events_;
+  return std::vector<std::string>(events_.begin(), events_.end());
 }
 
 }  // namespace lifehook::pod

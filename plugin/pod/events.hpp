@@ -1,5 +1,6 @@
-// A pod's event log and its watchers. Every event is kept (a watcher added later gets the past
-// ones first) and every watcher receives every event exactly once, in order.
+// A pod's event log and its watchers. Events are kept (a watcher added later gets the past ones
+// first; the last kMaxKept of them, so a pod crash-looping for weeks does not grow without
+// bound) and every watcher receives every event exactly once, in order.
 //
 // Threading: callbacks run on an event-loop thread of the context, from one delivery job per
 // pod at a time (never two callbacks of the same pod concurrently), never with an engine lock
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,7 +59,9 @@ class EventLog : public std::enable_shared_from_this<EventLog> {
   std::string pod_name_;
   mutable std::mutex mu_;
   std::condition_variable idle_;
-  std::vector<std::string> events_;
+  static constexpr size_t kMaxKept = 1000;
+  std::deque<std::string> events_;
+  size_t base_ = 0;  // sequence number of events_.front()
   std::vector<Watcher> watchers_;
   bool scheduled_ = false;
   bool closed_ = false;

@@ -63,6 +63,7 @@ std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options,
                          }};
   pod->driver_ = make_driver(std::move(env));
   pod->driver_->validate(pod->spec_);
+  pod->host_reports_exits_ = !pod->driver_->reports_exits();
   return pod;
 }
 
@@ -177,6 +178,7 @@ void Pod::start_container(Container& c, Deferred& d) {
     c.st.waiting_message.clear();
   }
   uint64_t instance = ++c.instance;
+  c.early_exit.reset();
   std::string name = c.spec->name;
   const ContainerSpec* spec = c.spec;
   std::weak_ptr<Pod> weak = weak_from_this();
@@ -223,6 +225,12 @@ void Pod::on_started(const std::string& name, uint64_t instance, std::optional<d
   driver_->fill_target(*c.spec, *info, c.target);
   emit("Normal", "Created", "Created container: " + name, name);
   emit("Normal", "Started", "Started container " + name, name);
+  if (c.early_exit) {
+    auto [code, sig] = *c.early_exit;
+    c.early_exit.reset();
+    on_exit(name, code, sig, d);
+    return;
+  }
   if (terminating_) {
     // Terminate arrived while the driver was starting it: stop it with what is left of the grace.
     c.starting = false;
@@ -316,11 +324,19 @@ void Pod::on_hook_done(const std::string& name, uint64_t instance, uint64_t op, 
 
 void Pod::container_exited(const std::string& name, int exit_code, int signal) {
   if (!find(name)) throw Error(LIFEHOOK_E_NOT_FOUND, "container_name: no container named \"" + name + "\" in pod " + spec_.name);
+  if (!host_reports_exits_)
+    throw_state("pod " + spec_.name + ": its driver reports container exits itself (lifehook_pod_container_exited is for host drivers)");
   on_strand([name, exit_code, signal](Pod& p, Deferred& d) { p.on_exit(name, exit_code, signal, d); });
 }
 
 void Pod::on_exit(const std::string& name, int exit_code, int signal, Deferred& d) {
   Container* cp = find(name);
+  if (cp && !cp->alive && cp->starting) {
+    // A host may report the exit from inside its start callback, before the start completion
+    // reached us: keep it for on_started.
+    cp->early_exit = std::make_pair(exit_code, signal);
+    return;
+  }
   if (!cp || !cp->alive) return;  // duplicate or stale report
   Container& c = *cp;
   auto now_sys = std::chrono::system_clock::now();

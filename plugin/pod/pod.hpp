@@ -78,6 +78,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
     Target target;
     Clock::time_point finished{};          // steady time of the last exit (backoff)
     std::optional<Clock::time_point> restart_at;
+    std::optional<std::pair<int, int>> early_exit;  // a host reported the exit before its start completed
     bool post_start_failed = false;
     std::string post_start_message;
     // stop sequence
@@ -139,6 +140,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   bool stopped_ = false;  // terminating and every container stopped
   bool terminal_ = false;  // Succeeded/Failed, or stopped
   bool detached_ = false;
+  bool host_reports_exits_ = false;  // lifehook_pod_container_exited is how exits arrive
   Clock::time_point pod_deadline_{};
   std::optional<SysTime> start_time_;
   std::optional<SysTime> deletion_time_;

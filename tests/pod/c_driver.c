@@ -69,6 +69,10 @@ static int rt_start(void *user, const char *pod_uid, const char *container_json,
     if (error) *error = dup_str("image \"nope\" not found");
     return 2;
   }
+  if (strcmp(name, "quick") == 0) {
+    /* Exits at once, reported from inside start, before start even returned. */
+    CHECK(lifehook_pod_container_exited(rt->pod, "quick", 0, 0) == LIFEHOOK_OK);
+  }
   if (strcmp(name, "setup") == 0) rt->starts_setup++;
   if (strcmp(name, "app") == 0) rt->starts_app++;
   if (strcmp(name, "stubborn") == 0) rt->starts_stubborn++;
@@ -231,6 +235,21 @@ int main(void) {
     CHECK(status_has(pod, "image \\\"nope\\\" not found"));
     sleep_ms(50);
     CHECK(count_reason(&ev2, "Failed") == 1);
+    lifehook_pod_destroy(pod);
+  }
+
+  /* An exit reported inside the start callback is not lost. */
+  {
+    const char *quick =
+        "{\"metadata\":{\"name\":\"quick\",\"uid\":\"c-uid-1\"},\"spec\":{\"restartPolicy\":\"Never\","
+        "\"containers\":[{\"name\":\"quick\",\"image\":\"busybox\"}]}}";
+    pod = NULL;
+    CHECK(lifehook_pod_create(ctx, quick, NULL, &drv, &pod, NULL) == LIFEHOOK_OK);
+    rt.pod = pod;
+    CHECK(lifehook_pod_start(pod) == LIFEHOOK_OK);
+    CHECK(lifehook_pod_wait(pod, 5000) == LIFEHOOK_OK);
+    CHECK(status_has(pod, "\"phase\":\"Succeeded\""));
+    CHECK(status_has(pod, "\"status\":\"Completed\""));
     lifehook_pod_destroy(pod);
   }
 

@@ -175,6 +175,8 @@ TEST(PodLifecycle, ExitCodesSignalsAndRestartPolicies) {
     EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 138);
     EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["reason"], "Error");
     EXPECT_EQ(s["display"]["status"], "Error") << "kubectl: the first container with a reason wins";
+    EXPECT_EQ(lifehook_pod_container_exited(pod.pod, "nope", 0, 0), LIFEHOOK_E_NOT_FOUND);
+    EXPECT_EQ(lifehook_pod_container_exited(pod.pod, "a", 0, 0), LIFEHOOK_E_STATE) << "the process driver reports exits";
   }
   {
     Pod pod(c.ctx, pod_json("done", json::array({container("a", "exit 0")}), json::array(), {{"restartPolicy", "OnFailure"}}));
