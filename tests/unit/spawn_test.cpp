@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -268,4 +269,34 @@ TEST(Spawn, LatencyOfTrue) {
   std::printf("[ measure  ] spawn_process(/bin/true): median %.0f us, p99 %.0f us; spawn to reaped exit: median %.0f us, p99 %.0f us\n",
               spawn_us[50], spawn_us[98], total_us[50], total_us[98]);
   EXPECT_LT(total_us[50], 200000);
+}
+
+TEST(Spawn, ConcurrentSpawnsDoNotLeakPipeEndsIntoEachOther) {
+  // pitfalls B10: if a write end leaked into a sibling, `cat` would not see EOF when we close ours.
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  auto t0 = Clock::now();
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 8; ++i) {
+        int in[2], out[2];
+        if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
+        SpawnSpec spec;
+        spec.argv = {"cat"};
+        spec.stdin_fd = in[0];
+        spec.stdout_fd = out[1];
+        Spawned s = spawn_process(spec);
+        ::close(in[0]);
+        ::close(out[1]);
+        EXPECT_EQ(::write(in[1], "ping", 4), 4);
+        ::close(in[1]);
+        std::string got = read_all(out[0]);  // EOF only once cat exits
+        ::close(out[0]);
+        ExitStatus st = wait_exit(std::move(s));
+        if (got == "ping" && st.exit_code == 0) ++ok;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 64);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 30);
 }
