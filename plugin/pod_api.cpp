@@ -1,10 +1,10 @@
 // The C ABI of pods: thin glue over plugin/pod/pod.hpp. A lifehook_pod is a handle holding the
 // engine; lifehook_ctx_free shuts down pods still alive through a context closer, after which
 // the handle only answers LIFEHOOK_E_STATE and lifehook_pod_destroy just frees it.
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <mutex>
-
-#include <spdlog/spdlog.h>
 
 #include "api_glue.hpp"
 #include "context.hpp"

@@ -3,13 +3,12 @@
 // thread with no engine lock held (so a callback may call back into the pod API, except the
 // blocking calls terminate/wait/destroy).
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "../context.hpp"
 #include "../errors.hpp"

@@ -4,14 +4,13 @@
 // event loop (plugin/os/child.hpp), never with SIGCHLD or waitpid(-1). When a container's main
 // process exits, whatever it left behind is killed, as a container's PID namespace would.
 #include <signal.h>
-
-#include <chrono>
-#include <map>
-#include <mutex>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <map>
+#include <mutex>
 
 #include "../context.hpp"
 #include "../errors.hpp"
@@ -57,7 +56,10 @@ void report_when_empty(Strand strand, std::shared_ptr<Child> child, Cgroup* cg, 
 class ProcessDriver final : public Driver {
  public:
   explicit ProcessDriver(DriverEnv env)
-      : ctx_(env.ctx), pod_(env.pod), on_exit_(std::move(env.on_exit)), strand_(ctx_.make_strand()),
+      : ctx_(env.ctx),
+        pod_(env.pod),
+        on_exit_(std::move(env.on_exit)),
+        strand_(ctx_.make_strand()),
         children_(std::make_shared<Children>()) {}
 
   ~ProcessDriver() override {
@@ -128,21 +130,23 @@ class ProcessDriver final : public Driver {
     // the Child, which the exit callback keeps alive while it uses the raw pointer.
     boost::asio::post(strand_, [this_strand = strand_, child, cg, weak = std::weak_ptr<Children>(children_),
                                 sink = on_exit_, name = c.name] {
-      child->async_wait([this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink,
-                         name](const ExitStatus& st) {
-        auto children = weak.lock();
-        auto ch = child_weak.lock();
-        if (!children || !ch) return;
-        int code = st.exit_code, sig = st.signal;
-        if (!st.known) code = -1, sig = 0;
-        else if (sig > 0) code = 128 + sig;
-        // Whatever the main process left behind goes with it (a container's PID namespace
-        // would), and the exit is reported once the cgroup is empty: no process of the
-        // container outlives its reported exit.
-        ch->kill_tree();
-        report_when_empty(this_strand, ch, cg, Clock::now() + std::chrono::milliseconds(500),
-                          [sink, name, code, sig] { sink(name, code, sig); });
-      });
+      child->async_wait(
+          [this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink, name](const ExitStatus& st) {
+            auto children = weak.lock();
+            auto ch = child_weak.lock();
+            if (!children || !ch) return;
+            int code = st.exit_code, sig = st.signal;
+            if (!st.known)
+              code = -1, sig = 0;
+            else if (sig > 0)
+              code = 128 + sig;
+            // Whatever the main process left behind goes with it (a container's PID namespace
+            // would), and the exit is reported once the cgroup is empty: no process of the
+            // container outlives its reported exit.
+            ch->kill_tree();
+            report_when_empty(this_strand, ch, cg, Clock::now() + std::chrono::milliseconds(500),
+                              [sink, name, code, sig] { sink(name, code, sig); });
+          });
     });
   }
 

@@ -33,8 +33,10 @@ class Backoff {
   // Records that a restart of a container that exited at `finished` is happening at `now`
   // (the kubelet's Next()): the next crash waits twice as long.
   void next(Clock::time_point finished, Clock::time_point now) {
-    if (!last_update_ || expired(finished)) current_ = o_.initial;
-    else current_ = std::min(current_ * 2, o_.max);
+    if (!last_update_ || expired(finished))
+      current_ = o_.initial;
+    else
+      current_ = std::min(current_ * 2, o_.max);
     last_update_ = now;
   }
   // The period a crash after the last restart waits (for messages), zero before any restart.

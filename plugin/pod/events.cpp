@@ -1,8 +1,7 @@
 #include "events.hpp"
 
-#include <ctime>
-
 #include <boost/asio/post.hpp>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace lifehook::pod {
@@ -19,8 +18,8 @@ std::string rfc3339_ms(std::chrono::system_clock::time_point t) {
 }
 
 std::string event_json(const Event& e, const std::string& pod_name) {
-  nlohmann::json j = {{"type", e.type}, {"reason", e.reason},     {"message", e.message},
-                      {"container", e.container}, {"pod", pod_name}, {"time", rfc3339_ms(e.time)}};
+  nlohmann::json j = {{"type", e.type},           {"reason", e.reason}, {"message", e.message},
+                      {"container", e.container}, {"pod", pod_name},    {"time", rfc3339_ms(e.time)}};
   return j.dump();
 }
 

@@ -9,6 +9,7 @@
 // (as long as another loop thread is free). Callbacks must not block for long.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -17,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "lifehook/lifehook.h"
 

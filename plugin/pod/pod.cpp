@@ -1,11 +1,10 @@
 #include "pod.hpp"
 
 #include <signal.h>
-
-#include <future>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
+#include <future>
 
 #include "../errors.hpp"
 
@@ -271,7 +270,8 @@ void Pod::run_hook(Container& c, Hook kind, const HandlerSpec& h, Deferred& d) {
     // against c.hook_op on the strand (which is where we are, so it cannot run before this).
     c.hook_op = ctx_.submit(req, [weak, name, instance, kind](uint64_t op, const Result& r) {
       if (auto self = weak.lock())
-        self->on_strand([name, instance, op, kind, r](Pod& p, Deferred& d) { p.on_hook_done(name, instance, op, kind, r, d); });
+        self->on_strand(
+            [name, instance, op, kind, r](Pod& p, Deferred& d) { p.on_hook_done(name, instance, op, kind, r, d); });
     });
   } catch (const std::exception& e) {
     Result r;
@@ -323,9 +323,11 @@ void Pod::on_hook_done(const std::string& name, uint64_t instance, uint64_t op, 
 // ---- exits and restarts -----------------------------------------------------------------
 
 void Pod::container_exited(const std::string& name, int exit_code, int signal) {
-  if (!find(name)) throw Error(LIFEHOOK_E_NOT_FOUND, "container_name: no container named \"" + name + "\" in pod " + spec_.name);
+  if (!find(name))
+    throw Error(LIFEHOOK_E_NOT_FOUND, "container_name: no container named \"" + name + "\" in pod " + spec_.name);
   if (!host_reports_exits_)
-    throw_state("pod " + spec_.name + ": its driver reports container exits itself (lifehook_pod_container_exited is for host drivers)");
+    throw_state("pod " + spec_.name +
+                ": its driver reports container exits itself (lifehook_pod_container_exited is for host drivers)");
   on_strand([name, exit_code, signal](Pod& p, Deferred& d) { p.on_exit(name, exit_code, signal, d); });
 }
 
@@ -398,8 +400,8 @@ void Pod::instance_ended(Container& c, Deferred& d) {
       restart = spec_.restart_policy != RestartPolicy::Never;
     }
   } else {
-    restart = spec_.restart_policy == RestartPolicy::Always ||
-              (spec_.restart_policy == RestartPolicy::OnFailure && failed);
+    restart =
+        spec_.restart_policy == RestartPolicy::Always || (spec_.restart_policy == RestartPolicy::OnFailure && failed);
   }
   if (restart) {
     auto now = Clock::now();
@@ -409,8 +411,8 @@ void Pod::instance_ended(Container& c, Deferred& d) {
       if (c.st.kind == StateKind::Terminated) c.st.last = c.st.terminated;
       c.st.kind = StateKind::Waiting;
       c.st.waiting_reason = "CrashLoopBackOff";
-      c.st.waiting_message = "back-off " + go_duration(c.backoff.current()) + " restarting failed container=" +
-                             c.spec->name + " pod=" + format_pod(spec_);
+      c.st.waiting_message = "back-off " + go_duration(c.backoff.current()) +
+                             " restarting failed container=" + c.spec->name + " pod=" + format_pod(spec_);
       emit("Warning", "BackOff",
            "Back-off restarting failed container " + c.spec->name + " in pod " + format_pod(spec_), c.spec->name);
       c.restart_timer->expires_at(*c.restart_at);
@@ -517,8 +519,10 @@ void Pod::move_deadline(Container& c, Clock::time_point deadline, Deferred& d) {
     kill_now(c, d);
     return;
   }
-  if (c.stop == Stop::PreStop) arm_stop_timer(c, deadline);
-  else if (c.stop == Stop::Signaled) arm_stop_timer(c, std::max(deadline, c.signal_time + kMinStopWindow));
+  if (c.stop == Stop::PreStop)
+    arm_stop_timer(c, deadline);
+  else if (c.stop == Stop::Signaled)
+    arm_stop_timer(c, std::max(deadline, c.signal_time + kMinStopWindow));
 }
 
 void Pod::send_stop_signal(Container& c, Deferred& d) {

@@ -10,6 +10,7 @@
 // completions (hooks, timers, exits).
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -17,8 +18,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/steady_timer.hpp>
 
 #include "../context.hpp"
 #include "../drivers/driver.hpp"
@@ -68,15 +67,15 @@ class Pod : public std::enable_shared_from_this<Pod> {
     const ContainerSpec* spec = nullptr;
     ContainerStatus st;
     Backoff backoff;
-    uint64_t instance = 0;    // bumps at every start; late completions of older instances are ignored
+    uint64_t instance = 0;  // bumps at every start; late completions of older instances are ignored
     bool ever_started = false;
-    bool alive = false;       // an instance started and has not exited yet
-    bool starting = false;    // in the start pipeline: driver start or postStart in flight
-    bool succeeded = false;   // init container done for good
+    bool alive = false;      // an instance started and has not exited yet
+    bool starting = false;   // in the start pipeline: driver start or postStart in flight
+    bool succeeded = false;  // init container done for good
     Hook hook = Hook::None;
     uint64_t hook_op = 0;
     Target target;
-    Clock::time_point finished{};          // steady time of the last exit (backoff)
+    Clock::time_point finished{};  // steady time of the last exit (backoff)
     std::optional<Clock::time_point> restart_at;
     std::optional<std::pair<int, int>> early_exit;  // a host reported the exit before its start completed
     bool post_start_failed = false;
@@ -101,8 +100,8 @@ class Pod : public std::enable_shared_from_this<Pod> {
   Container* find(const std::string& name);
   void advance(Deferred& d);
   void start_container(Container& c, Deferred& d);
-  void on_started(const std::string& name, uint64_t instance, std::optional<drivers::StartInfo> info,
-                  std::string error, Deferred& d);
+  void on_started(const std::string& name, uint64_t instance, std::optional<drivers::StartInfo> info, std::string error,
+                  Deferred& d);
   void became_running(Container& c, Deferred& d);
   void run_hook(Container& c, Hook kind, const HandlerSpec& h, Deferred& d);
   void on_hook_done(const std::string& name, uint64_t instance, uint64_t op, Hook kind, const Result& r, Deferred& d);
@@ -137,7 +136,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   bool started_ = false;
   bool busy_ = false;  // one container start (with its postStart) at a time, as SyncPod does
   bool terminating_ = false;
-  bool stopped_ = false;  // terminating and every container stopped
+  bool stopped_ = false;   // terminating and every container stopped
   bool terminal_ = false;  // Succeeded/Failed, or stopped
   bool detached_ = false;
   bool host_reports_exits_ = false;  // lifehook_pod_container_exited is how exits arrive

@@ -90,7 +90,8 @@ ContainerSpec parse_container(const json& j, const std::string& path, bool init,
     if (!sig.empty()) {
       c.stop_signal = signal_from_name(sig);
       if (c.stop_signal == 0)
-        throw_invalid(lp + ".stopSignal", "must be a signal name such as SIGTERM", json_value_text((*lc)["stopSignal"]));
+        throw_invalid(lp + ".stopSignal", "must be a signal name such as SIGTERM",
+                      json_value_text((*lc)["stopSignal"]));
     }
   }
   if (init && !c.restartable) {
@@ -106,11 +107,11 @@ ContainerSpec parse_container(const json& j, const std::string& path, bool init,
 int signal_from_name(std::string_view name) {
   if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
   static const std::pair<const char*, int> table[] = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT},   {"ILL", SIGILL},     {"TRAP", SIGTRAP},
-      {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},     {"KILL", SIGKILL},   {"USR1", SIGUSR1},
-      {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-      {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
-      {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},   {"URG", SIGURG},     {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
+      {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+      {"SEGV", SIGSEGV},     {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+      {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+      {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
       {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},
       {"SYS", SIGSYS}};
   for (const auto& [n, s] : table)
@@ -167,10 +168,15 @@ PodSpec parse_pod_json(const json& j) {
   if (!spec) throw_invalid("spec", "is required");
   require_object(*spec, "spec");
   std::string rp = get_string(*spec, "restartPolicy", "spec");
-  if (rp.empty() || rp == "Always") pod.restart_policy = RestartPolicy::Always;
-  else if (rp == "OnFailure") pod.restart_policy = RestartPolicy::OnFailure;
-  else if (rp == "Never") pod.restart_policy = RestartPolicy::Never;
-  else throw_invalid("spec.restartPolicy", "must be Always, OnFailure or Never", json_value_text((*spec)["restartPolicy"]));
+  if (rp.empty() || rp == "Always")
+    pod.restart_policy = RestartPolicy::Always;
+  else if (rp == "OnFailure")
+    pod.restart_policy = RestartPolicy::OnFailure;
+  else if (rp == "Never")
+    pod.restart_policy = RestartPolicy::Never;
+  else
+    throw_invalid("spec.restartPolicy", "must be Always, OnFailure or Never",
+                  json_value_text((*spec)["restartPolicy"]));
 
   if (const json* g = field(*spec, "terminationGracePeriodSeconds")) {
     if (!g->is_number_integer())
@@ -191,7 +197,8 @@ PodSpec parse_pod_json(const json& j) {
     for (size_t i = 0; i < list->size(); ++i) {
       std::string cp = p + "[" + std::to_string(i) + "]";
       ContainerSpec c = parse_container((*list)[i], cp, init, i);
-      if (!names.insert(c.name).second) throw_invalid(cp + ".name", "duplicate container name", json_value_text(c.name));
+      if (!names.insert(c.name).second)
+        throw_invalid(cp + ".name", "duplicate container name", json_value_text(c.name));
       out.push_back(std::move(c));
     }
   };

@@ -44,8 +44,12 @@ json container_json(const ContainerSpec& spec, const ContainerStatus& s) {
   }
   json last = json::object();
   if (s.last) last["terminated"] = terminated_json(*s.last);
-  return {{"name", spec.name},   {"image", spec.image},          {"state", state},
-          {"lastState", last},   {"ready", s.ready},             {"started", s.started},
+  return {{"name", spec.name},
+          {"image", spec.image},
+          {"state", state},
+          {"lastState", last},
+          {"ready", s.ready},
+          {"started", s.started},
           {"restartCount", s.restart_count}};
 }
 
@@ -58,8 +62,10 @@ json condition(const char* type, bool ok, const char* reason_if_false) {
 std::string exit_text(const json& t) {
   char buf[48];
   int sig = t.value("signal", 0);
-  if (sig != 0) std::snprintf(buf, sizeof buf, "Signal:%d", sig);
-  else std::snprintf(buf, sizeof buf, "ExitCode:%d", t.value("exitCode", 0));
+  if (sig != 0)
+    std::snprintf(buf, sizeof buf, "Signal:%d", sig);
+  else
+    std::snprintf(buf, sizeof buf, "ExitCode:%d", t.value("exitCode", 0));
   return buf;
 }
 
@@ -69,7 +75,8 @@ std::string compute_phase(const PodView& v) {
   const PodSpec& spec = *v.spec;
   int pending_init = 0, failed_init = 0;
   for (const auto& s : v.init) {
-    if (s.kind == StateKind::Running || (s.kind == StateKind::Waiting && !s.last)) ++pending_init;
+    if (s.kind == StateKind::Running || (s.kind == StateKind::Waiting && !s.last))
+      ++pending_init;
     else if ((s.kind == StateKind::Terminated && s.terminated.exit_code != 0) ||
              (s.kind == StateKind::Waiting && s.last && s.last->exit_code != 0))
       ++failed_init;
@@ -98,15 +105,23 @@ std::string compute_phase(const PodView& v) {
     }
   }
   std::string phase;
-  if (failed_init > 0 && spec.restart_policy == RestartPolicy::Never) phase = "Failed";
-  else if ((pending_init > 0 && !any_main_started) || waiting > 0) phase = "Pending";
-  else if (running > 0) phase = "Running";
+  if (failed_init > 0 && spec.restart_policy == RestartPolicy::Never)
+    phase = "Failed";
+  else if ((pending_init > 0 && !any_main_started) || waiting > 0)
+    phase = "Pending";
+  else if (running > 0)
+    phase = "Running";
   else if (stopped > 0) {
-    if (v.terminal) phase = stopped == succeeded_n ? "Succeeded" : "Failed";
-    else if (spec.restart_policy == RestartPolicy::Always) phase = "Running";
-    else if (stopped == succeeded_n) phase = "Succeeded";
-    else if (spec.restart_policy == RestartPolicy::Never) phase = "Failed";
-    else phase = "Running";
+    if (v.terminal)
+      phase = stopped == succeeded_n ? "Succeeded" : "Failed";
+    else if (spec.restart_policy == RestartPolicy::Always)
+      phase = "Running";
+    else if (stopped == succeeded_n)
+      phase = "Succeeded";
+    else if (spec.restart_policy == RestartPolicy::Never)
+      phase = "Failed";
+    else
+      phase = "Running";
   } else {
     phase = "Pending";
   }
@@ -171,11 +186,9 @@ json build_status(const PodView& v, SysTime now) {
   json status;
   status["phase"] = phase;
   const char* not_ready_reason = v.terminal ? "PodCompleted" : "ContainersNotReady";
-  status["conditions"] = json::array({condition("PodScheduled", true, nullptr),
-                                      condition("Initialized", initialized,
-                                                "ContainersNotInitialized"),
-                                      condition("ContainersReady", ready, not_ready_reason),
-                                      condition("Ready", ready, not_ready_reason)});
+  status["conditions"] = json::array(
+      {condition("PodScheduled", true, nullptr), condition("Initialized", initialized, "ContainersNotInitialized"),
+       condition("ContainersReady", ready, not_ready_reason), condition("Ready", ready, not_ready_reason)});
   status["podIP"] = v.pod_ip;
   status["podIPs"] = v.pod_ip.empty() ? json::array() : json::array({{{"ip", v.pod_ip}}});
   if (v.start_time) status["startTime"] = rfc3339_ms(*v.start_time);
@@ -202,12 +215,14 @@ json build_status(const PodView& v, SysTime now) {
       if (s.last && (!last_restart || s.last->finished_at > *last_restart)) last_restart = s.last->finished_at;
     }
   };
-  if (initializing) add(v.init);
-  else add(v.main);
+  if (initializing)
+    add(v.init);
+  else
+    add(v.main);
   std::string restarts_text = std::to_string(restarts);
   if (restarts != 0 && last_restart)
-    restarts_text += " (" + human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *last_restart)) +
-                     " ago)";
+    restarts_text +=
+        " (" + human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *last_restart)) + " ago)";
   status["display"] = {{"status", disp},
                        {"ready", std::to_string(ready_n) + "/" + std::to_string(spec.containers.size())},
                        {"restarts", restarts_text},

@@ -35,10 +35,9 @@ TEST(PodLifecycle, InitContainersRunInOrderUntilTheirPortsOpen) {
   std::string marker = marker_sleep();
   json app = container("myapp", "exec sleep " + marker);
   app["lifecycle"] = {{"postStart", {{"sleep", {{"seconds", 0.4}}}}}};  // keeps PodInitializing visible
-  Pod pod(c.ctx,
-          pod_json("myapp-pod", json::array({app}),
-                   json::array({bash_container("init-mysql", wait_for_port(mysql.port)),
-                                bash_container("init-redis", wait_for_port(redis.port))})));
+  Pod pod(c.ctx, pod_json("myapp-pod", json::array({app}),
+                          json::array({bash_container("init-mysql", wait_for_port(mysql.port)),
+                                       bash_container("init-redis", wait_for_port(redis.port))})));
   EXPECT_EQ(pod.status()["display"]["status"], "Init:0/2");
   ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
   ASSERT_TRUE(pod.poll([](const json& s) { return s["initContainerStatuses"][0]["state"].contains("running"); }));
@@ -100,8 +99,9 @@ TEST(PodLifecycle, InitContainerRetriesWithBackoff) {
   std::string dir = temp_dir();
   std::string marker = marker_sleep();
   std::string script = "date +%s%N >> " + dir + "/starts; n=$(wc -l < " + dir + "/starts); [ $n -ge 3 ]";
-  Pod pod(c.ctx, pod_json("retry", json::array({container("app", "exec sleep " + marker)}),
-                          json::array({container("init", script)})),
+  Pod pod(c.ctx,
+          pod_json("retry", json::array({container("app", "exec sleep " + marker)}),
+                   json::array({container("init", script)})),
           json{{"backoffInitialMs", 600}, {"backoffMaxMs", 5000}});
   ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
   ASSERT_TRUE(pod.poll([](const json& s) {
@@ -135,7 +135,9 @@ TEST(PodLifecycle, InitContainerRetriesWithBackoff) {
   for (const auto& e : ev)
     if (e["reason"] == "BackOff") {
       EXPECT_EQ(e["type"], "Warning");
-      EXPECT_EQ(e["message"].get<std::string>().rfind("Back-off restarting failed container init in pod retry_default(", 0), 0u)
+      EXPECT_EQ(
+          e["message"].get<std::string>().rfind("Back-off restarting failed container init in pod retry_default(", 0),
+          0u)
           << e;
     }
   ASSERT_EQ(lifehook_pod_terminate(pod.pod, 0), LIFEHOOK_OK);
@@ -145,8 +147,8 @@ TEST(PodLifecycle, InitContainerRetriesWithBackoff) {
 
 TEST(PodLifecycle, RestartPolicyNeverFailsThePodOnInitFailure) {
   Ctx c;
-  Pod pod(c.ctx, pod_json("never", json::array({container("app", "sleep 5")}), json::array({container("init", "exit 3")}),
-                          {{"restartPolicy", "Never"}}));
+  Pod pod(c.ctx, pod_json("never", json::array({container("app", "sleep 5")}),
+                          json::array({container("init", "exit 3")}), {{"restartPolicy", "Never"}}));
   ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
   ASSERT_EQ(lifehook_pod_wait(pod.pod, 10000), LIFEHOOK_OK);
   json s = pod.status();
@@ -163,8 +165,8 @@ TEST(PodLifecycle, ExitCodesSignalsAndRestartPolicies) {
   Ctx c;
   {
     // "$$" is Kubernetes' escape for "$" in command expansion, so the shell's $$ is written "$$$$".
-    Pod pod(c.ctx, pod_json("ok", json::array({container("b", "kill -s USR1 $$$$"), container("a", "exit 0")}), json::array(),
-                            {{"restartPolicy", "Never"}}));
+    Pod pod(c.ctx, pod_json("ok", json::array({container("b", "kill -s USR1 $$$$"), container("a", "exit 0")}),
+                            json::array(), {{"restartPolicy", "Never"}}));
     ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
     ASSERT_EQ(lifehook_pod_wait(pod.pod, 10000), LIFEHOOK_OK);
     json s = pod.status();
@@ -176,10 +178,12 @@ TEST(PodLifecycle, ExitCodesSignalsAndRestartPolicies) {
     EXPECT_EQ(s["containerStatuses"][0]["state"]["terminated"]["reason"], "Error");
     EXPECT_EQ(s["display"]["status"], "Error") << "kubectl: the first container with a reason wins";
     EXPECT_EQ(lifehook_pod_container_exited(pod.pod, "nope", 0, 0), LIFEHOOK_E_NOT_FOUND);
-    EXPECT_EQ(lifehook_pod_container_exited(pod.pod, "a", 0, 0), LIFEHOOK_E_STATE) << "the process driver reports exits";
+    EXPECT_EQ(lifehook_pod_container_exited(pod.pod, "a", 0, 0), LIFEHOOK_E_STATE)
+        << "the process driver reports exits";
   }
   {
-    Pod pod(c.ctx, pod_json("done", json::array({container("a", "exit 0")}), json::array(), {{"restartPolicy", "OnFailure"}}));
+    Pod pod(c.ctx,
+            pod_json("done", json::array({container("a", "exit 0")}), json::array(), {{"restartPolicy", "OnFailure"}}));
     ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
     ASSERT_EQ(lifehook_pod_wait(pod.pod, 10000), LIFEHOOK_OK);
     json s = pod.status();

@@ -1,8 +1,7 @@
 // Many pods on one context: 500 pods x 2 containers run and terminate on the default two
 // loop threads (no thread per pod or container), and nothing is left behind.
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 
@@ -60,6 +59,7 @@ TEST(PodScale, FiveHundredPodsOfTwoContainers) {
   for (auto& p : pods) succeeded += p->status()["containerStatuses"][1]["state"]["terminated"]["signal"] == 15;
   EXPECT_EQ(succeeded, kPods) << "every container stopped by its SIGTERM";
   pods.clear();
-  std::printf("500 pods x 2 containers: start calls %.0f ms, all Running %.0f ms, all terminated %.0f ms, threads +%d\n",
-              started, all_running, terminated, threads_during - threads_before);
+  std::printf(
+      "500 pods x 2 containers: start calls %.0f ms, all Running %.0f ms, all terminated %.0f ms, threads +%d\n",
+      started, all_running, terminated, threads_during - threads_before);
 }

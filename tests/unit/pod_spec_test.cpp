@@ -29,7 +29,8 @@ TEST(PodSpec, InvalidPodsNameThePathAndValue) {
     std::string path, value;
   };
   std::vector<Case> cases = {
-      {[](json& j) { j["spec"]["containers"].push_back(container("web", "true")); }, "spec.containers[1].name", "\"web\""},
+      {[](json& j) { j["spec"]["containers"].push_back(container("web", "true")); }, "spec.containers[1].name",
+       "\"web\""},
       {[](json& j) { j["spec"]["containers"][0].erase("name"); }, "spec.containers[0].name", "required"},
       {[](json& j) { j["spec"]["containers"][0]["name"] = "Bad_Name"; }, "spec.containers[0].name", "Bad_Name"},
       {[](json& j) { j["spec"]["terminationGracePeriodSeconds"] = -1; }, "spec.terminationGracePeriodSeconds", "-1"},
@@ -39,15 +40,23 @@ TEST(PodSpec, InvalidPodsNameThePathAndValue) {
          j["spec"]["initContainers"][0]["lifecycle"] = {{"postStart", {{"sleep", {{"seconds", 1}}}}}};
        },
        "spec.initContainers[0].lifecycle", "postStart"},
-      {[](json& j) { j["spec"]["containers"][0]["lifecycle"] = {{"preStop", {{"exec", {{"command", "x"}}}}}}; },
+      {[](json& j) {
+         j["spec"]["containers"][0]["lifecycle"] = {{"preStop", {{"exec", {{"command", "x"}}}}}};
+       },
        "spec.containers[0].lifecycle.preStop.exec.command", "\"x\""},
-      {[](json& j) { j["spec"]["containers"][0]["lifecycle"] = {{"stopSignal", "SIGNOPE"}}; },
+      {[](json& j) {
+         j["spec"]["containers"][0]["lifecycle"] = {{"stopSignal", "SIGNOPE"}};
+       },
        "spec.containers[0].lifecycle.stopSignal", "SIGNOPE"},
       {[](json& j) { j["spec"]["containers"] = json::array(); }, "spec.containers", "at least one"},
       {[](json& j) { j["metadata"].erase("name"); }, "metadata.name", "required"},
-      {[](json& j) { j["spec"]["containers"][0]["env"] = {{{"name", "A=B"}, {"value", "1"}}}; },
+      {[](json& j) {
+         j["spec"]["containers"][0]["env"] = {{{"name", "A=B"}, {"value", "1"}}};
+       },
        "spec.containers[0].env[0].name", "A=B"},
-      {[](json& j) { j["spec"]["containers"][0]["ports"] = {{{"containerPort", 70000}}}; },
+      {[](json& j) {
+         j["spec"]["containers"][0]["ports"] = {{{"containerPort", 70000}}};
+       },
        "spec.containers[0].ports[0].containerPort", "70000"},
   };
   for (size_t i = 0; i < cases.size(); ++i) {

@@ -54,9 +54,11 @@ std::string col(const json& s) { return s["display"]["status"].get<std::string>(
 
 TEST(PodStatus, InitProgressColumns) {
   PodSpec spec = two_init_one_main();
-  EXPECT_EQ(col(status_of(spec, {waiting("PodInitializing"), waiting("PodInitializing")}, {waiting("PodInitializing")})),
+  EXPECT_EQ(
+      col(status_of(spec, {waiting("PodInitializing"), waiting("PodInitializing")}, {waiting("PodInitializing")})),
+      "Init:0/2");
+  EXPECT_EQ(col(status_of(spec, {running(false), waiting("PodInitializing")}, {waiting("PodInitializing")})),
             "Init:0/2");
-  EXPECT_EQ(col(status_of(spec, {running(false), waiting("PodInitializing")}, {waiting("PodInitializing")})), "Init:0/2");
   EXPECT_EQ(col(status_of(spec, {terminated(0), running(false)}, {waiting("PodInitializing")})), "Init:1/2");
   EXPECT_EQ(col(status_of(spec, {terminated(0), terminated(0)}, {waiting("PodInitializing")})), "PodInitializing");
   json s = status_of(spec, {terminated(0), terminated(0)}, {running()});
@@ -88,7 +90,8 @@ TEST(PodStatus, InitFailures) {
 TEST(PodStatus, MainContainerColumns) {
   PodSpec spec = parse_pod(R"({"metadata":{"name":"p"},"spec":{"containers":[
       {"name":"a","command":["x"]},{"name":"b","command":["x"]}]}})");
-  EXPECT_EQ(col(status_of(spec, {}, {waiting("ContainerCreating"), waiting("ContainerCreating")})), "ContainerCreating");
+  EXPECT_EQ(col(status_of(spec, {}, {waiting("ContainerCreating"), waiting("ContainerCreating")})),
+            "ContainerCreating");
   EXPECT_EQ(status_of(spec, {}, {waiting("ContainerCreating"), waiting("ContainerCreating")})["phase"], "Pending");
   EXPECT_EQ(col(status_of(spec, {}, {running(), running()})), "Running");
   // The first container with a reason wins (walked from last to first).

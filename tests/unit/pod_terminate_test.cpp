@@ -68,8 +68,9 @@ TEST(PodTerminate, PreStopLongerThanGraceGetsSignalAtDeadlineAndKill2sLater) {
 TEST(PodTerminate, TermIgnoringContainerIsKilledAtTheDeadline) {
   Ctx c;
   std::string marker = marker_sleep();
-  Pod pod(c.ctx, pod_json("stubborn", json::array({container("app", "trap '' TERM; sleep " + marker + "; sleep " + marker)}),
-                          json::array(), {{"terminationGracePeriodSeconds", 3}}));
+  Pod pod(c.ctx,
+          pod_json("stubborn", json::array({container("app", "trap '' TERM; sleep " + marker + "; sleep " + marker)}),
+                   json::array(), {{"terminationGracePeriodSeconds", 3}}));
   ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
   ASSERT_TRUE(pod.poll_column("Running"));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -178,7 +179,8 @@ TEST(PodTerminate, DestroyAndContextFreeLeaveNoProcess) {
   ASSERT_EQ(lifehook_pod_create(ctx, j.dump().c_str(), nullptr, nullptr, &p, nullptr), LIFEHOOK_OK);
   ASSERT_EQ(lifehook_pod_start(p), LIFEHOOK_OK);
   auto t0 = Clock::now();
-  while (count_processes(marker) == 0 && ms_since(t0) < 3000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (count_processes(marker) == 0 && ms_since(t0) < 3000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   lifehook_ctx_free(ctx);  // the pod is still alive: the context shuts it down
   EXPECT_EQ(count_processes(marker), 0);
   char* s = nullptr;

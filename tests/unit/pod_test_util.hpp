@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,12 +13,10 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "lifehook/lifehook.h"
 
@@ -56,7 +55,8 @@ struct Events {
   // "Reason:container" strings, in order.
   std::vector<std::string> reasons() {
     std::vector<std::string> out;
-    for (const auto& e : snapshot()) out.push_back(e["reason"].get<std::string>() + ":" + e["container"].get<std::string>());
+    for (const auto& e : snapshot())
+      out.push_back(e["reason"].get<std::string>() + ":" + e["container"].get<std::string>());
     return out;
   }
   size_t count(const std::string& reason_container) {
@@ -184,7 +184,8 @@ inline json pod_json(const std::string& name, json containers, json init = json:
   json spec = {{"containers", std::move(containers)}};
   if (!init.empty()) spec["initContainers"] = std::move(init);
   for (auto& [k, v] : extra.items()) spec[k] = v;
-  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"namespace", "default"}}}, {"spec", spec}};
+  return {
+      {"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", name}, {"namespace", "default"}}}, {"spec", spec}};
 }
 
 }  // namespace podtest
