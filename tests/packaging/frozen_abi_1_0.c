@@ -47,11 +47,11 @@ FROZEN(sizeof(struct lifehook_api) >= 2 * sizeof(uint32_t) + 18 * sizeof(void (*
 
 /* lifehook_driver (filled by hosts): struct_size first, then user data and three callbacks. */
 FROZEN(offsetof(lifehook_driver, struct_size) == 0);
-FROZEN(offsetof(lifehook_driver, user) == sizeof(void *));
-FROZEN(offsetof(lifehook_driver, start) == 2 * sizeof(void *));
-FROZEN(offsetof(lifehook_driver, signal) == 3 * sizeof(void *));
-FROZEN(offsetof(lifehook_driver, remove) == 4 * sizeof(void *));
-FROZEN(sizeof(lifehook_driver) >= 5 * sizeof(void *));
+FROZEN(offsetof(lifehook_driver, user) == sizeof(void*));
+FROZEN(offsetof(lifehook_driver, start) == 2 * sizeof(void*));
+FROZEN(offsetof(lifehook_driver, signal) == 3 * sizeof(void*));
+FROZEN(offsetof(lifehook_driver, remove) == 4 * sizeof(void*));
+FROZEN(sizeof(lifehook_driver) >= 5 * sizeof(void*));
 
 int main(void) {
   printf("frozen ABI 1.0: status codes, lifehook_api and lifehook_driver layouts hold (header ABI %d.%d)\n",

@@ -21,7 +21,7 @@
 
 static int passed, failed;
 
-static void check(int ok, const char *name, const char *fmt, ...) {
+static void check(int ok, const char* name, const char* fmt, ...) {
   if (ok) {
     passed++;
     printf("ok   - %s\n", name);
@@ -47,7 +47,7 @@ struct http_server {
   pthread_t thread;
 };
 
-static void serve_one(struct http_server *s, int fd) {
+static void serve_one(struct http_server* s, int fd) {
   char buf[4096];
   size_t len = 0;
   struct pollfd p = {fd, POLLIN, 0};
@@ -60,15 +60,16 @@ static void serve_one(struct http_server *s, int fd) {
   }
   buf[len] = '\0';
   int healthy = strncmp(buf, "GET /healthz ", 13) == 0;
-  const char *reply = healthy ? "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                              : "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfail\n";
+  const char* reply =
+      healthy ? "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+              : "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfail\n";
   ssize_t ignored = write(fd, reply, strlen(reply));
   (void)ignored;
   s->requests++;
 }
 
-static void *http_server_main(void *arg) {
-  struct http_server *s = arg;
+static void* http_server_main(void* arg) {
+  struct http_server* s = arg;
   for (;;) {
     struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
     if (poll(p, 2, -1) < 0 && errno != EINTR) break;
@@ -84,22 +85,22 @@ static void *http_server_main(void *arg) {
   return NULL;
 }
 
-static int http_server_start(struct http_server *s) {
+static int http_server_start(struct http_server* s) {
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t alen = sizeof addr;
   s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
-      listen(s->listen_fd, 16) != 0 || getsockname(s->listen_fd, (struct sockaddr *)&addr, &alen) != 0 ||
+  if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr*)&addr, sizeof addr) != 0 ||
+      listen(s->listen_fd, 16) != 0 || getsockname(s->listen_fd, (struct sockaddr*)&addr, &alen) != 0 ||
       pipe(s->stop_pipe) != 0)
     return -1;
   s->port = ntohs(addr.sin_port);
   return pthread_create(&s->thread, NULL, http_server_main, s) == 0 ? 0 : -1;
 }
 
-static void http_server_stop(struct http_server *s) {
+static void http_server_stop(struct http_server* s) {
   ssize_t ignored = write(s->stop_pipe[1], "x", 1);
   (void)ignored;
   pthread_join(s->thread, NULL);
@@ -110,11 +111,11 @@ static void http_server_stop(struct http_server *s) {
 
 /* ---- handlers ---- */
 
-static const struct lifehook_api *api;
+static const struct lifehook_api* api;
 
 /* Runs a request; returns the status and gives the result JSON (to free) in *result. */
-static int run(lifehook_ctx *ctx, const char *request, char **result) {
-  char *error = NULL;
+static int run(lifehook_ctx* ctx, const char* request, char** result) {
+  char* error = NULL;
   *result = NULL;
   int rc = api->run(ctx, request, result, &error);
   if (rc != LIFEHOOK_OK) {
@@ -124,15 +125,16 @@ static int run(lifehook_ctx *ctx, const char *request, char **result) {
   return rc;
 }
 
-static int has(const char *json, const char *needle) { return json && strstr(json, needle) != NULL; }
+static int has(const char* json, const char* needle) { return json && strstr(json, needle) != NULL; }
 
-static void check_handlers(lifehook_ctx *ctx, int port) {
+static void check_handlers(lifehook_ctx* ctx, int port) {
   char request[512];
-  char *result;
+  char* result;
 
   snprintf(request, sizeof request,
            "{\"handler\": {\"httpGet\": {\"host\": \"127.0.0.1\", \"port\": %d, \"path\": \"/healthz\"}},"
-           " \"timeoutMs\": 5000, \"purpose\": \"postStart\"}", port);
+           " \"timeoutMs\": 5000, \"purpose\": \"postStart\"}",
+           port);
   int rc = run(ctx, request, &result);
   check(rc == LIFEHOOK_OK && has(result, "\"outcome\":\"success\"") && has(result, "\"httpStatus\":200"),
         "httpGet 200 succeeds", "status %d, result %s", rc, result ? result : "(none)");
@@ -140,7 +142,8 @@ static void check_handlers(lifehook_ctx *ctx, int port) {
 
   snprintf(request, sizeof request,
            "{\"handler\": {\"httpGet\": {\"host\": \"127.0.0.1\", \"port\": %d, \"path\": \"/broken\"}},"
-           " \"timeoutMs\": 5000}", port);
+           " \"timeoutMs\": 5000}",
+           port);
   rc = run(ctx, request, &result);
   check(rc == LIFEHOOK_OK && has(result, "\"outcome\":\"failure\"") && has(result, "\"httpStatus\":500"),
         "httpGet 500 fails", "status %d, result %s", rc, result ? result : "(none)");
@@ -148,7 +151,8 @@ static void check_handlers(lifehook_ctx *ctx, int port) {
 
   rc = run(ctx,
            "{\"handler\": {\"exec\": {\"command\": [\"/bin/sh\", \"-c\", \"echo hello-from-exec\"]}},"
-           " \"timeoutMs\": 5000}", &result);
+           " \"timeoutMs\": 5000}",
+           &result);
   check(rc == LIFEHOOK_OK && has(result, "\"outcome\":\"success\"") && has(result, "hello-from-exec") &&
             has(result, "\"exitCode\":0"),
         "exec succeeds with its output", "status %d, result %s", rc, result ? result : "(none)");
@@ -160,7 +164,7 @@ static void check_handlers(lifehook_ctx *ctx, int port) {
         "exec exit 3 fails with exitCode 3", "status %d, result %s", rc, result ? result : "(none)");
   api->free_fn(result);
 
-  char *error = NULL;
+  char* error = NULL;
   result = NULL;
   rc = api->run(ctx, "{\"handler\": {\"httpGet\": {\"port\": 0}}}", &result, &error);
   check(rc == LIFEHOOK_E_INVALID && result == NULL && has(error, "port"),
@@ -174,7 +178,7 @@ static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 static int events_seen;
 static int started_events;
 
-static void on_event(void *user, const char *event_json) {
+static void on_event(void* user, const char* event_json) {
   (void)user;
   pthread_mutex_lock(&events_lock);
   events_seen++;
@@ -182,14 +186,14 @@ static void on_event(void *user, const char *event_json) {
   pthread_mutex_unlock(&events_lock);
 }
 
-static void check_pod(lifehook_ctx *ctx) {
+static void check_pod(lifehook_ctx* ctx) {
   static const char pod_json[] =
       "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"c-host-pod\"},"
       " \"spec\": {\"restartPolicy\": \"Never\", \"terminationGracePeriodSeconds\": 2, \"containers\": ["
       "  {\"name\": \"first\", \"command\": [\"/bin/sh\", \"-c\", \"sleep 0.2; exit 0\"]},"
       "  {\"name\": \"second\", \"command\": [\"/bin/sh\", \"-c\", \"sleep 0.3; exit 0\"]}]}}";
-  lifehook_pod *pod = NULL;
-  char *error = NULL;
+  lifehook_pod* pod = NULL;
+  char* error = NULL;
   int rc = api->pod_create(ctx, pod_json, "{\"driver\": \"process\"}", NULL, &pod, &error);
   check(rc == LIFEHOOK_OK && pod, "pod created", "%s: %s", api->status_name(rc), error ? error : "");
   api->free_fn(error);
@@ -200,33 +204,32 @@ static void check_pod(lifehook_ctx *ctx) {
   check(rc == LIFEHOOK_OK, "pod started", "%s", api->status_name(rc));
   rc = api->pod_wait(pod, 20000);
   check(rc == LIFEHOOK_OK, "pod finished within 20 s", "%s", api->status_name(rc));
-  char *status = NULL;
+  char* status = NULL;
   rc = api->pod_status(pod, &status);
-  check(rc == LIFEHOOK_OK && has(status, "\"phase\":\"Succeeded\""), "both containers ran: phase Succeeded",
-        "%s %s", api->status_name(rc), status ? status : "(none)");
+  check(rc == LIFEHOOK_OK && has(status, "\"phase\":\"Succeeded\""), "both containers ran: phase Succeeded", "%s %s",
+        api->status_name(rc), status ? status : "(none)");
   api->free_fn(status);
   api->pod_destroy(pod);
   pthread_mutex_lock(&events_lock);
-  check(started_events == 2, "one Started event per container", "%d Started events of %d", started_events,
-        events_seen);
+  check(started_events == 2, "one Started event per container", "%d Started events of %d", started_events, events_seen);
   pthread_mutex_unlock(&events_lock);
 }
 
 int main(void) {
-  void *lib = dlopen("liblifehook.so.1", RTLD_NOW | RTLD_LOCAL);
+  void* lib = dlopen("liblifehook.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     printf("FAIL - dlopen(\"liblifehook.so.1\"): %s\n", dlerror());
     return 1;
   }
-  const struct lifehook_api *(*get_api)(uint32_t);
-  *(void **)(&get_api) = dlsym(lib, "lifehook_get_api"); /* POSIX-blessed object-to-function cast */
+  const struct lifehook_api* (*get_api)(uint32_t);
+  *(void**)(&get_api) = dlsym(lib, "lifehook_get_api"); /* POSIX-blessed object-to-function cast */
   api = get_api ? get_api(1) : NULL;
   check(api != NULL, "lifehook_get_api(1)", "%s", get_api ? "returned NULL" : dlerror());
   if (!api) return 1;
   check(api->struct_size >= sizeof(struct lifehook_api), "table has every member this host knows",
         "struct_size %u < %zu", api->struct_size, sizeof(struct lifehook_api));
-  check(api->abi_version >> 16 == LIFEHOOK_ABI_MAJOR && api->abi_version_fn() == api->abi_version,
-        "ABI major 1", "abi_version 0x%x", api->abi_version);
+  check(api->abi_version >> 16 == LIFEHOOK_ABI_MAJOR && api->abi_version_fn() == api->abi_version, "ABI major 1",
+        "abi_version 0x%x", api->abi_version);
   check(get_api(2) == NULL, "an unknown ABI major is refused", "lifehook_get_api(2) returned a table");
   printf("     liblifehook %s, ABI %u.%u\n", api->version(), api->abi_version >> 16, api->abi_version & 0xffff);
 
@@ -236,8 +239,8 @@ int main(void) {
     printf("FAIL - HTTP server on 127.0.0.1: %s\n", strerror(errno));
     return 1;
   }
-  lifehook_ctx *ctx = NULL;
-  char *error = NULL;
+  lifehook_ctx* ctx = NULL;
+  char* error = NULL;
   int rc = api->ctx_new("{\"threads\": 2}", &ctx, &error);
   check(rc == LIFEHOOK_OK, "context created", "%s: %s", api->status_name(rc), error ? error : "");
   api->free_fn(error);
