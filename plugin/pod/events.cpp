@@ -20,7 +20,7 @@ std::string rfc3339_ms(std::chrono::system_clock::time_point t) {
 std::string event_json(const Event& e, const std::string& pod_name) {
   nlohmann::json j = {{"type", e.type},           {"reason", e.reason}, {"message", e.message},
                       {"container", e.container}, {"pod", pod_name},    {"time", rfc3339_ms(e.time)}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // messages may hold any bytes
 }
 
 void EventLog::add(Event e) {

@@ -601,7 +601,8 @@ PodView Pod::view() const {
 
 std::string Pod::status_json() {
   std::lock_guard<std::mutex> lock(mu_);
-  return build_status(view(), std::chrono::system_clock::now()).dump();
+  // Hook output in messages may be any bytes: invalid UTF-8 is replaced, never a throw.
+  return build_status(view(), std::chrono::system_clock::now()).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void Pod::shutdown() {
