@@ -23,6 +23,7 @@
 #include "../plugin/os/cgroup.hpp"
 #include "../plugin/os/child.hpp"
 #include "../plugin/os/spawn.hpp"
+#include "exec_container.hpp"
 #include "handler.hpp"
 
 namespace lifehook {
@@ -124,8 +125,6 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
         complete_(std::move(finish)) {}
 
   void start() override {
-    if (target_.exec_mode == "container" || target_.exec_mode == "runtime")
-      return complete_(Outcome::Error, "exec: execMode " + target_.exec_mode + " is not supported yet");
     try {
       launch();
     } catch (const SpawnError& e) {
@@ -166,7 +165,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     spec.stderr_fd = err_write.get();
     std::unique_ptr<Cgroup> cgroup = env_.cgroups.create("exec");
     spec.cgroup_fd = cgroup ? cgroup->dir_fd() : -1;
-    Spawned spawned = spawn_process(spec);
+    Spawned spawned = launch_exec(target_, spec, cgroup, &warnings_);  // host, container or runtime mode
     // Our copies of the write ends must go now, or EOF could never come.
     out_write.reset();
     err_write.reset();
@@ -232,6 +231,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     bool truncated = out_.dropped || err_.dropped || out_.data.size() + err_.data.size() > cap;
     r.output = valid_utf8(all);
     r.truncated = truncated;
+    r.warnings = warnings_;
   }
 
   void fill_status(Result& r) {
@@ -294,6 +294,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
   Completion complete_;
   bool stopping_ = false;
   Outcome why_ = Outcome::Canceled;
+  std::vector<std::string> warnings_;  // settings container mode could not apply here
 };
 
 }  // namespace

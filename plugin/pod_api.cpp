@@ -3,6 +3,8 @@
 // the handle only answers LIFEHOOK_E_STATE and lifehook_pod_destroy just frees it.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -49,11 +51,16 @@ int lifehook_pod_create(lifehook_ctx* ctx, const char* pod_json, const char* opt
     pod::PodSpec spec = pod::parse_pod(pod_json);
     pod::DriverFactory factory;
     if (driver) {
-      lifehook_driver copy = *driver;  // the host's struct may be freed after this call
+      // The host's struct may be freed after this call, and may be older (smaller) than ours.
+      lifehook_driver copy{};
+      std::memcpy(&copy, driver, std::min<size_t>(driver->struct_size, sizeof copy));
       factory = [copy](drivers::DriverEnv env) { return drivers::make_host_driver(copy, std::move(env)); };
     } else {
       std::string name = options.driver;
-      factory = [name](drivers::DriverEnv env) { return drivers::make_builtin_driver(name, std::move(env)); };
+      json raw = options.raw;
+      factory = [name, raw](drivers::DriverEnv env) {
+        return drivers::make_builtin_driver(name, std::move(env), raw);
+      };
     }
     auto handle = std::make_unique<lifehook_pod>();
     handle->ctx = &c;

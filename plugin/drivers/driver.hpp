@@ -72,7 +72,7 @@ class Driver {
 };
 
 // Built-in drivers by name ("process"); Error(LIFEHOOK_E_INVALID) naming options.driver otherwise.
-std::unique_ptr<Driver> make_builtin_driver(const std::string& name, DriverEnv env);
+std::unique_ptr<Driver> make_builtin_driver(const std::string& name, DriverEnv env, const json& options);
 
 // The adapter for a host's lifehook_driver of C callbacks (copied; validated).
 std::unique_ptr<Driver> make_host_driver(const lifehook_driver& callbacks, DriverEnv env);

@@ -5,10 +5,12 @@
 namespace lifehook::drivers {
 
 std::unique_ptr<Driver> make_process_driver(DriverEnv env);
+std::unique_ptr<Driver> make_oci_driver(DriverEnv env, const json& options);
 
-std::unique_ptr<Driver> make_builtin_driver(const std::string& name, DriverEnv env) {
+std::unique_ptr<Driver> make_builtin_driver(const std::string& name, DriverEnv env, const json& options) {
   if (name.empty() || name == "process") return make_process_driver(std::move(env));
-  throw_invalid("options.driver", "unknown driver; built-in drivers: process", json_value_text(json(name)));
+  if (name == "oci") return make_oci_driver(std::move(env), options);
+  throw_invalid("options.driver", "unknown driver; built-in drivers: process, oci", json_value_text(json(name)));
 }
 
 }  // namespace lifehook::drivers

@@ -37,6 +37,7 @@ PodOptions parse_pod_options(const char* options_json) {
   json j = json::parse(options_json, nullptr, false);
   if (j.is_discarded()) throw_invalid("options", "is not valid JSON");
   require_object(j, "options");
+  o.raw = j;
   if (const json* d = field(j, "driver")) {
     if (!d->is_string()) throw_invalid("options.driver", "must be a string", json_value_text(*d));
     o.driver = d->get<std::string>();

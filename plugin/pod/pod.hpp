@@ -31,6 +31,7 @@ namespace lifehook::pod {
 struct PodOptions {
   std::string driver = "process";
   BackoffOptions backoff;
+  json raw = json::object();  // the whole options object: a driver reads its own fields (oci: runtime, root, ...)
 };
 
 // Parses lifehook_pod_create options JSON (NULL/empty = defaults). Errors name options.<field>.

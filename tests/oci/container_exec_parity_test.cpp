@@ -90,7 +90,10 @@ TEST(ContainerExecParity, RootWithoutNoNewPrivsAmbientCapabilitiesAndSeccomp) {
   o.seccomp = test_seccomp_profile();
   o.rlimits = nlohmann::json::parse(R"([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 768}])");
   RuncContainer c(o);
-  expect_parity(c, kSeccompProbe + "; grep 'open files' /proc/self/limits");
+  // The limits line is not compared with runc exec: Debian's runc 1.1 is a Go program whose runtime
+  // raises the soft RLIMIT_NOFILE to the hard limit, and its exec'd process sometimes inherits that
+  // (768/768 instead of the configured 512/768). We apply exactly what config.json says.
+  expect_parity(c, kSeccompProbe);
   ExecOutcome ours = exec_in_container(c.pid(), c.bundle(), {"sh", "-c", "grep 'open files' /proc/self/limits"});
   EXPECT_NE(ours.out.find("512"), std::string::npos) << ours.out;
   EXPECT_NE(ours.out.find("768"), std::string::npos) << ours.out;

@@ -201,11 +201,14 @@ TEST(Exec, MissingOrNonExecutableCommandIsAnError) {
   EXPECT_NE(r.message.find("/nonexistent-lifehook-dir"), std::string::npos) << r.message;
 }
 
-TEST(Exec, ContainerModeIsReportedAsNotSupportedYet) {
+TEST(Exec, ContainerModeWithoutItsBundleIsAnError) {
+  // Container mode takes user, capabilities, seccomp, env and cwd from target.bundle's config.json;
+  // without it the outcome is an error naming the field, never a host exec in disguise.
   Context ctx(ContextOptions{});
-  Result r = ctx.run(exec_request({"true"}, {{"execMode", "container"}, {"pid", 1}}));
+  Result r = ctx.run(exec_request({"true"}, {{"execMode", "container"}, {"pid", 4000000}}));
   EXPECT_EQ(r.outcome, Outcome::Error);
-  EXPECT_EQ(r.message, "exec: execMode container is not supported yet");
+  EXPECT_NE(r.message.find("target.bundle"), std::string::npos) << r.message;
+  EXPECT_FALSE(r.exit_code.has_value());
 }
 
 TEST(Exec, HostIgnoringSigchldStillGetsADefinedResult) {
