@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "../errors.hpp"
+#include "child_stdio.hpp"
 #include "oci_config.hpp"
 #include "oci_seccomp.hpp"
 
@@ -397,16 +398,7 @@ LIFEHOOK_CHILD_SIDE int inner_main(void* raw) {
 
   {
     stage = Stage::Stdio;
-    int src[3] = {a.stdio[0], a.stdio[1], a.stdio[2]};
-    for (int& fd : src) {
-      if (fd < 3) {
-        long moved = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
-        if (moved < 0) goto fail;
-        fd = static_cast<int>(moved);
-      }
-    }
-    for (int i = 0; i < 3; ++i)
-      if (syscall(SYS_dup2, src[i], i) < 0) goto fail;
+    if (!install_child_stdio(a.stdio)) goto fail;
     // runc hands stdio to a non-root user so it can reopen /proc/self/fd/N; failures are fine.
     for (int i = 0; i < 3; ++i)
       if (a.stdio_chown[i]) syscall(SYS_fchown, i, a.uid, a.gid);

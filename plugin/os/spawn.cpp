@@ -30,6 +30,7 @@
 #include <cstring>
 
 #include "../errors.hpp"
+#include "child_stdio.hpp"
 
 extern char** environ;
 
@@ -88,20 +89,8 @@ __attribute__((no_sanitize("address", "undefined"))) int child_main(void* raw) {
   stage = Stage::Cgroup;
   if (a.cgroup_procs_fd >= 0 && syscall(SYS_write, a.cgroup_procs_fd, "0", 1) != 1) goto fail;
 
-  {
-    // Move sources that sit on 0..2 out of the way first, so no dup2 overwrites another source.
-    stage = Stage::Stdio;
-    int src[3] = {a.stdio[0], a.stdio[1], a.stdio[2]};
-    for (int& fd : src) {
-      if (fd < 3) {
-        long moved = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
-        if (moved < 0) goto fail;
-        fd = static_cast<int>(moved);
-      }
-    }
-    for (int i = 0; i < 3; ++i)
-      if (syscall(SYS_dup2, src[i], i) < 0) goto fail;  // the copy on 0..2 is not CLOEXEC
-  }
+  stage = Stage::Stdio;
+  if (!install_child_stdio(a.stdio)) goto fail;
 
   stage = Stage::Chdir;
   if (a.working_dir && syscall(SYS_chdir, a.working_dir) < 0) goto fail;
