@@ -20,6 +20,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -181,8 +182,19 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
  private:
-  // The container counts as started once the runtime has recorded its init pid and removed the
-  // exec fifo (runc's sign that `start` has happened).
+  // True once the container's init has exec'd the user's program. runc removes the exec fifo just
+  // before `runc init` execs, so a program that cannot be exec'd would otherwise look started for an
+  // instant; a process that is gone already is left to the exit path (inst->exited).
+  static bool init_has_execed(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.empty()) return false;
+    static const std::string runc_init("runc\0init", 9);
+    return cmdline.compare(0, runc_init.size(), runc_init) != 0;
+  }
+
+  // The container counts as started once the runtime has recorded its init pid, removed the
+  // exec fifo (runc's sign that `start` has happened) and the init has exec'd the program.
   void wait_running(const std::shared_ptr<Instance>& inst, const std::string& name, StartDone done,
                     std::chrono::steady_clock::time_point deadline) {
     if (closing_) return done(std::nullopt, "oci driver: the pod is being destroyed");
@@ -207,7 +219,7 @@ class Core : public std::enable_shared_from_this<Core> {
       pid = -1;  // being written
     }
     if (pid > 0) inst->pid = pid;
-    if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0) {
+    if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0 && init_has_execed(pid)) {
       inst->started = true;
       done(start_info(*inst), {});
       return;
