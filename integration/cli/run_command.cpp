@@ -73,6 +73,7 @@ struct RunningPod {
   WatchTarget watch;
   std::chrono::steady_clock::time_point created;
   std::string last_key;
+  std::optional<StatusRow> last_row;  // the last line printed (table output)
   std::string phase;
   std::vector<json> events;
   bool terminating = false;  // a terminate was requested
@@ -202,6 +203,18 @@ class Runner {
 
   // lifehook_pod_terminate blocks until every container stopped, so it runs off the main thread.
   void start_terminate(RunningPod& p, int64_t grace) {
+    // As kubectl shows Terminating once the deletion is requested: the line is printed now, even
+    // when the containers stop faster than the next status poll could see it.
+    if (!p.terminating && p.last_row && options_.output != "json" && !p.finished) {
+      StatusRow row = *p.last_row;
+      row.status = "Terminating";
+      if (row.change_key() != p.last_key) {
+        p.last_key = row.change_key();
+        p.last_row = row;
+        emit(table_->line(row, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - p.created)));
+      }
+    }
     p.terminating = true;
     size_t index = static_cast<size_t>(&p - pods_.data());
     lifehook_pod* pod = p.pod.get();
@@ -246,6 +259,7 @@ class Runner {
       StatusRow row = status_row(p.name, options_.driver, status);
       if (row.change_key() != p.last_key) {
         p.last_key = row.change_key();
+        p.last_row = row;
         auto age = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - p.created);
         if (options_.output == "json")
           emit(json{{"name", p.name}, {"time", rfc3339_now()}, {"status", status}}.dump());
