@@ -167,6 +167,7 @@ class Runner {
       poll(fds, 2, static_cast<int>(timeout.count()));
       for (int sig : signals.take()) on_signal(sig);
     }
+    poll_statuses();  // the final state, once terminate has returned
     drain_notices();
   }
 
@@ -257,6 +258,8 @@ class Runner {
       if (!status.is_object()) continue;
       p.phase = status.value("phase", "");
       StatusRow row = status_row(p.name, options_.driver, status);
+      // Until terminate returns the pod is Terminating, even if the library's status has not caught up yet.
+      if (p.terminating && !p.terminated) row.status = "Terminating";
       if (row.change_key() != p.last_key) {
         p.last_key = row.change_key();
         p.last_row = row;
