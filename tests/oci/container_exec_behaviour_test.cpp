@@ -21,11 +21,6 @@
 namespace lifehook::testing {
 namespace {
 
-#define SKIP_WITHOUT_RUNC()                                                     \
-  do {                                                                          \
-    if (std::string why = oci_skip_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 ino_t pid_ns_of(int pid) {
   struct stat st;
   if (::stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &st) != 0) return 0;

@@ -19,11 +19,6 @@ const char* kProbe =
     "for f in /proc/self/ns/*; do echo \"$f $(readlink $f)\"; done; "
     "cat /proc/self/cgroup";
 
-#define SKIP_WITHOUT_RUNC()                                            \
-  do {                                                                 \
-    if (std::string why = oci_skip_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 void expect_parity(const RuncContainer& c, const std::string& script = kProbe) {
   ASSERT_TRUE(c.ok()) << c.error();
   int rc = -1;

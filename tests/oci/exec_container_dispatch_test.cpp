@@ -11,11 +11,6 @@
 namespace lifehook::testing {
 namespace {
 
-#define SKIP_WITHOUT_RUNC()                                                     \
-  do {                                                                          \
-    if (std::string why = oci_skip_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 struct Launched {
   std::string out;
   int status = -1;

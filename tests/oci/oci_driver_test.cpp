@@ -24,11 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-#define SKIP_WITHOUT_RUNC()                                                     \
-  do {                                                                          \
-    if (std::string why = oci_skip_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 // One pod on the oci driver, driven the way the engine drives it.
 struct PodUnderTest {
   Context ctx{ContextOptions{}};

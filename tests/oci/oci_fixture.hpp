@@ -14,6 +14,12 @@ namespace lifehook::testing {
 // Why OCI tests cannot run here ("" when they can): not root, no runc, no busybox-static.
 std::string oci_skip_reason();
 
+// Skips a test, saying why, where runc cannot run (not root, no runc).
+#define SKIP_WITHOUT_RUNC()                                                                  \
+  do {                                                                                       \
+    if (std::string why = ::lifehook::testing::oci_skip_reason(); !why.empty()) GTEST_SKIP() << why; \
+  } while (0)
+
 // Runs a shell command line; returns its stdout (stderr goes to the test log). *rc gets the
 // exit status when given.
 std::string run_command(const std::string& cmdline, int* rc = nullptr);
