@@ -21,6 +21,8 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include "../plugin/os/netns_socket.hpp"
+
 namespace lifehook {
 
 namespace {
@@ -67,9 +69,23 @@ CURLM* multi_init_cloexec() {
 // acknowledged, instead of an RST that drops pending data (linger 0). On a live peer (loopback,
 // pod network) the wait is the FIN's ACK: microseconds. Only a peer that vanished with our FIN
 // unacknowledged can hold a close() — and with it a loop thread — for up to that second.
-curl_socket_t open_socket(void*, curlsocktype purpose, curl_sockaddr* addr) {
+// With a network namespace the socket is made there (a helper thread enters it for ~100 µs, see
+// plugin/os/netns_socket.hpp); the FRESH_CONNECT/FORBID_REUSE every transfer gets (http_transfer.cpp)
+// guarantee that a connection made in one namespace is never reused for another transfer.
+curl_socket_t open_socket(void* data, curlsocktype purpose, curl_sockaddr* addr) {
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-  int fd = ::socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  auto* where = static_cast<CurlMulti::SocketNamespace*>(data);
+  int fd = -1;
+  if (where && !where->netns.empty()) {
+    try {
+      fd = open_socket_in_netns(where->netns, addr->family, addr->socktype, addr->protocol).release();
+    } catch (const std::exception& e) {  // never through curl's C frames
+      where->error = e.what();
+      return CURL_SOCKET_BAD;
+    }
+  } else {
+    fd = ::socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  }
   if (fd < 0) return CURL_SOCKET_BAD;
   if (addr->family == AF_INET || addr->family == AF_INET6) {
     linger l{1, 1};
@@ -296,9 +312,9 @@ void CurlMulti::remove(CURL* easy, std::function<void()> removed) {
   });
 }
 
-void CurlMulti::configure_sockets(CURL* easy) {
+void CurlMulti::configure_sockets(CURL* easy, SocketNamespace* where) {
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, nullptr);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, where);
 }
 
 }  // namespace lifehook

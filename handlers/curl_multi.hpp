@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 
@@ -41,8 +42,17 @@ class CurlMulti {
   // never called), then runs `removed` on the strand.
   void remove(CURL* easy, std::function<void()> removed);
 
-  // Makes every socket of `easy` SOCK_CLOEXEC with SO_LINGER {1, 1 s}. Call before add().
-  void configure_sockets(CURL* easy);
+  // Where a transfer's connection sockets are created: the host's network namespace (`netns`
+  // empty) or the one whose file `netns` names (a pod's). When that namespace cannot be entered,
+  // the socket is refused (curl reports a connect error) and `error` says why.
+  struct SocketNamespace {
+    std::string netns;
+    std::string error;
+  };
+
+  // Makes every socket of `easy` SOCK_CLOEXEC with SO_LINGER {1, 1 s}, created in `where` (may be
+  // null: the host's namespace; else it must outlive the transfer). Call before add().
+  void configure_sockets(CURL* easy, SocketNamespace* where = nullptr);
 
   // curl_global_init, exactly once per process, thread-safely.
   static void global_init(spdlog::logger& log);

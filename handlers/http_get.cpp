@@ -15,6 +15,8 @@
 //   this for hooks only; with kubeletCompat we do the same, otherwise for every purpose.
 // Timeout and cancel take the easy handle out of the multi (on its strand), which closes the
 // connection, and then finish with that outcome.
+// With target.netns every connection socket is created inside that network namespace (so
+// 127.0.0.1 is the pod's loopback); host names are still resolved on the host.
 #include <strings.h>
 
 #include <algorithm>
@@ -57,6 +59,7 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
         strand_(std::move(strand)),
         purpose_(req.purpose),
         headers_(spec.headers),
+        netns_(req.target.netns),
         first_url_(std::move(url)),
         complete_(std::move(finish)) {
     first_host_ = url_part(first_url_.get(), CURLUPART_HOST);
@@ -89,6 +92,7 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
     settings.headers = plan_headers(headers_, env_.options, purpose_, keep_host, drop_authorization);
     settings.verify_tls = env_.options.verify_tls;
     settings.excerpt_bytes = std::min<size_t>(env_.options.max_output_bytes, 1024);
+    settings.netns = netns_;
     try {
       transfer_ = std::make_shared<HttpTransfer>(url, settings, env_.curl);
     } catch (const std::exception& e) {
@@ -114,6 +118,10 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
   }
 
   void transport_error(const HttpTransfer& t, CURLcode rc) {
+    // The pod's network namespace could not be entered: nothing was asked of the server, so
+    // this is the request's fault (an error), not the server's (a failure).
+    if (!t.netns_error().empty())
+      return complete_(Outcome::Error, "HTTP GET " + current_url_ + ": " + t.netns_error());
     // A plain-HTTP server answering a TLS ClientHello makes OpenSSL fail the handshake
     // ("wrong version number"). The retry itself proves the diagnosis: only a server that
     // speaks HTTP answers it; for any other TLS failure the retry fails too and the original
@@ -191,6 +199,7 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
   Strand strand_;
   Purpose purpose_;
   std::vector<HttpHeader> headers_;
+  std::string netns_;  // target.netns: the sockets are created in that network namespace
   CurlUrl first_url_;
   std::string first_host_;
   bool hook_ = false;

@@ -34,7 +34,8 @@ HttpTransfer::HttpTransfer(const CURLU* url, const Settings& settings, CurlMulti
   curl_easy_setopt(easy_, CURLOPT_PROXY, "");
   curl_easy_setopt(easy_, CURLOPT_NOPROXY, "*");
   // A fresh connection per request and none kept afterwards (K8, C6): a probe never fails on a
-  // stale pooled connection.
+  // stale pooled connection, and a connection made in one pod's network namespace is never
+  // reused for a request meant for another namespace (target.netns).
   curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
   // No signals: no alarm()-based resolver timeouts in someone else's process (C3).
@@ -50,7 +51,8 @@ HttpTransfer::HttpTransfer(const CURLU* url, const Settings& settings, CurlMulti
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
-  multi.configure_sockets(easy_);
+  sockets_.netns = settings.netns;
+  multi.configure_sockets(easy_, &sockets_);
 }
 
 HttpTransfer::~HttpTransfer() {

@@ -21,6 +21,7 @@ class HttpTransfer {
     HeaderPlan headers;
     bool verify_tls = false;
     size_t excerpt_bytes = 1024;  // kept for the result's output
+    std::string netns;            // network namespace file to connect from (empty: the host's)
   };
 
   // Throws std::bad_alloc when curl cannot allocate a handle.
@@ -42,6 +43,8 @@ class HttpTransfer {
   bool body_capped() const { return capped_; }
   // "Couldn't connect to server: Failed to connect to 127.0.0.1 port 1 ..."
   std::string error_text(CURLcode rc) const;
+  // Why no socket could be created in Settings::netns ("target.netns: cannot enter ..."), or "".
+  const std::string& netns_error() const { return sockets_.error; }
 
  private:
   static size_t on_body(char* data, size_t size, size_t n, void* self);
@@ -57,6 +60,7 @@ class HttpTransfer {
   size_t body_bytes_ = 0;
   bool capped_ = false;
   std::string location_;
+  CurlMulti::SocketNamespace sockets_;  // curl's open-socket callback reads and writes it
 };
 
 }  // namespace lifehook

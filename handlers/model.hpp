@@ -66,6 +66,7 @@ struct Target {
   std::string bundle;              // OCI bundle directory (container exec)
   std::string exec_mode;           // "", "host", "container", "runtime"
   std::string cgroup;              // cgroup v2 path an exec should join (empty: its own)
+  std::string netns;               // network namespace file httpGet/tcpSocket connect from (empty: the host's)
 };
 
 enum class Purpose { OneShot, PostStart, PreStop, Liveness, Readiness, Startup };

@@ -1,7 +1,10 @@
 // tcpSocket: success when a TCP connection is established. Closed with SO_LINGER 1 s, as the
 // kubelet's probe dialer does (kubernetes#89898): an orderly close without piling up TIME_WAIT.
+// With target.netns the socket is created inside that network namespace (127.0.0.1 is the pod's
+// loopback) and then connected by the event loop as usual; host names resolve on the host.
 #include <boost/asio/ip/tcp.hpp>
 
+#include "../plugin/os/netns_socket.hpp"
 #include "handler.hpp"
 
 namespace lifehook {
@@ -11,8 +14,13 @@ namespace ip = boost::asio::ip;
 
 class TcpSocketRun final : public HandlerRun, public std::enable_shared_from_this<TcpSocketRun> {
  public:
-  TcpSocketRun(Strand strand, std::string host, int port, Finish finish)
-      : resolver_(strand), socket_(strand), host_(std::move(host)), port_(port), complete_(std::move(finish)) {}
+  TcpSocketRun(Strand strand, std::string host, int port, std::string netns, Finish finish)
+      : resolver_(strand),
+        socket_(strand),
+        host_(std::move(host)),
+        port_(port),
+        netns_(std::move(netns)),
+        complete_(std::move(finish)) {}
 
   void start() override {
     if (host_.empty()) return complete_(Outcome::Error, "tcpSocket: no host given and the target has no podIP");
@@ -52,7 +60,18 @@ class TcpSocketRun final : public HandlerRun, public std::enable_shared_from_thi
       return complete_(Outcome::Failure, "tcp " + where() + ": " + (last ? last.message() : "no address"));
     boost::system::error_code ec;
     if (socket_.is_open()) socket_.close(ec);
-    socket_.open(endpoints_[i].protocol(), ec);  // Asio opens sockets with SOCK_CLOEXEC
+    if (netns_.empty()) {
+      socket_.open(endpoints_[i].protocol(), ec);  // Asio opens sockets with SOCK_CLOEXEC
+    } else {
+      try {
+        auto protocol = endpoints_[i].protocol();
+        UniqueFd fd = open_socket_in_netns(netns_, protocol.family(), protocol.type(), protocol.protocol());
+        socket_.assign(protocol, fd.get(), ec);
+        if (!ec) fd.release();  // the socket owns it now
+      } catch (const std::exception& e) {  // the namespace cannot be entered: the request's fault
+        return complete_(Outcome::Error, "tcp " + where() + ": " + e.what());
+      }
+    }
     if (ec) return try_next(i + 1, ec);
     socket_.async_connect(endpoints_[i], [self = shared_from_this(), i](const boost::system::error_code& ec) {
       if (self->complete_.done()) return;
@@ -74,6 +93,7 @@ class TcpSocketRun final : public HandlerRun, public std::enable_shared_from_thi
   ip::tcp::socket socket_;
   std::string host_;
   int port_;
+  std::string netns_;  // target.netns: the network namespace the socket is created in
   std::vector<ip::tcp::endpoint> endpoints_;
   Completion complete_;
 };
@@ -83,7 +103,7 @@ class TcpSocketRun final : public HandlerRun, public std::enable_shared_from_thi
 std::shared_ptr<HandlerRun> make_tcp_socket_run(RunEnv&, Strand strand, const Request& req, Finish finish) {
   const auto& spec = std::get<TcpSocketSpec>(req.handler);
   return std::make_shared<TcpSocketRun>(std::move(strand), spec.host.empty() ? req.target.pod_ip : spec.host,
-                                        spec.port, std::move(finish));
+                                        spec.port, req.target.netns, std::move(finish));
 }
 
 }  // namespace lifehook
