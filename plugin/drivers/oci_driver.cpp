@@ -181,6 +181,12 @@ class Core : public std::enable_shared_from_this<Core> {
     });
   }
 
+  // The pod sandbox's network namespace file, for the network handlers ("" with network: host).
+  std::string sandbox_netns() {
+    std::lock_guard lock(sandbox_mu_);
+    return sandbox_ ? sandbox_->net() : std::string();
+  }
+
  private:
   // True once the container's init has exec'd the user's program. runc removes the exec fifo just
   // before `runc init` execs, so a program that cannot be exec'd would otherwise look started for an
@@ -347,6 +353,7 @@ class OciDriver final : public Driver {
   void fill_target(const pod::ContainerSpec& c, const StartInfo& info, Target& t) const override {
     Driver::fill_target(c, info, t);
     t.pod_ip = "127.0.0.1";  // inside the pod's network namespace
+    t.netns = core_->sandbox_netns();  // httpGet/tcpSocket connect from inside it
   }
 
  private:
