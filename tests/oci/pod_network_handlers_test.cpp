@@ -1,0 +1,130 @@
+// httpGet and tcpSocket from inside a real pod network: a runc container joins a pod sandbox
+// (the oci driver's PodSandbox: its own network namespace with loopback up) and runs busybox
+// httpd on the pod's 127.0.0.1 only; the handlers reach it through target.netns — both as
+// /proc/<pid>/ns/net of the container and as the sandbox's namespace file the driver hands out —
+// and without target.netns they do not (nothing listens on that port of the host).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "lifehook/lifehook.h"
+#include "oci_fixture.hpp"
+#include "plugin/drivers/oci_sandbox.hpp"
+
+namespace lifehook::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// lifehook_run of one request on a fresh context; the result document.
+json run(const json& request) {
+  lifehook_ctx* ctx = nullptr;
+  char* error = nullptr;
+  if (lifehook_ctx_new(nullptr, &ctx, &error) != LIFEHOOK_OK) {
+    ADD_FAILURE() << "lifehook_ctx_new: " << (error ? error : "");
+    lifehook_free(error);
+    return json::object();
+  }
+  char* result = nullptr;
+  int rc = lifehook_run(ctx, request.dump().c_str(), &result, &error);
+  EXPECT_EQ(rc, LIFEHOOK_OK) << (error ? error : "");
+  json r = rc == LIFEHOOK_OK ? json::parse(result) : json::object();
+  lifehook_free(result);
+  lifehook_free(error);
+  lifehook_ctx_free(ctx);
+  return r;
+}
+
+json http_get(int port, const std::string& netns) {
+  json r = {{"handler", {{"httpGet", {{"port", port}, {"path", "/index.html"}}}}},
+            {"target", {{"podIP", "127.0.0.1"}}},
+            {"timeoutMs", 5000}};
+  if (!netns.empty()) r["target"]["netns"] = netns;
+  return run(r);
+}
+
+json tcp_socket(int port, const std::string& netns) {
+  json r = {{"handler", {{"tcpSocket", {{"port", port}}}}}, {"target", {{"podIP", "127.0.0.1"}}}, {"timeoutMs", 5000}};
+  if (!netns.empty()) r["target"]["netns"] = netns;
+  return run(r);
+}
+
+// A port on the host's 127.0.0.1 where nothing listens (bound by the kernel's choice, released).
+int free_host_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+TEST(PodNetworkHandlers, HttpGetAndTcpSocketReachAServerOnThePodsLoopback) {
+  SKIP_WITHOUT_RUNC();
+  static std::atomic<int> counter{0};
+  std::string dir = fs::path(test_runtime_root()).parent_path().string() + "/netns-pod-" + std::to_string(counter++);
+  auto sandbox = std::make_unique<drivers::PodSandbox>(dir + "/sandbox", "netpod");
+  int port = free_host_port();
+  int closed = port == 65535 ? port - 1 : port + 1;  // nothing listens there, inside or on the host
+
+  BundleOptions opts;
+  opts.args = {"httpd", "-f", "-p", "127.0.0.1:" + std::to_string(port), "-h", "/tmp"};
+  opts.network_ns_path = sandbox->net();
+  {
+    RuncContainer c(opts);
+    ASSERT_TRUE(c.ok()) << c.error();
+    // The root is read-only inside; the bundle's rootfs is the same directory seen from the host.
+    std::ofstream(c.bundle() + "/rootfs/tmp/index.html") << "served by busybox httpd in the pod\n";
+    const std::string proc_netns = "/proc/" + std::to_string(c.pid()) + "/ns/net";
+
+    json r;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    do {  // httpd is listening within milliseconds of the container start
+      r = http_get(port, proc_netns);
+      if (r.value("outcome", "") == "success") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(r["outcome"], "success") << r.dump();
+    EXPECT_EQ(r["httpStatus"], 200);
+    EXPECT_EQ(r["output"], "served by busybox httpd in the pod\n");
+
+    // The sandbox's own namespace file (what the oci driver puts into target.netns) is the same network.
+    json s = http_get(port, sandbox->net());
+    EXPECT_EQ(s["outcome"], "success") << s.dump();
+    EXPECT_EQ(s["output"], "served by busybox httpd in the pod\n");
+
+    json t = tcp_socket(port, proc_netns);
+    EXPECT_EQ(t["outcome"], "success") << t.dump();
+    json t_closed = tcp_socket(closed, proc_netns);
+    EXPECT_EQ(t_closed["outcome"], "failure") << t_closed.dump();
+
+    // From the host's network the pod's loopback is out of reach.
+    json h = http_get(port, "");
+    EXPECT_EQ(h["outcome"], "failure") << h.dump();
+    json th = tcp_socket(port, "");
+    EXPECT_EQ(th["outcome"], "failure") << th.dump();
+  }
+  // Once the pod sandbox is gone its namespace file is too: an error naming target.netns.
+  std::string gone = sandbox->net();
+  sandbox.reset();
+  json e = http_get(port, gone);
+  EXPECT_EQ(e["outcome"], "error") << e.dump();
+  EXPECT_NE(e["message"].get<std::string>().find("target.netns: cannot enter " + gone), std::string::npos) << e.dump();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace lifehook::testing
