@@ -111,8 +111,13 @@ class Core : public std::enable_shared_from_this<Core> {
       std::lock_guard lock(sandbox_mu_);
       sandbox_.reset();
     }
-    std::error_code ec;
-    fs::remove_all(pod_dir_, ec);
+    {
+      // A remove() already on the strand may be deleting a bundle right now: two remove_all()
+      // racing on one tree make one of them fail half-way (ENOENT) and leave the pod dir behind.
+      std::lock_guard lock(fs_mu_);
+      std::error_code ec;
+      fs::remove_all(pod_dir_, ec);
+    }
     boost::asio::post(strand_, [left = std::move(left), helpers = std::move(helpers)] {});
   }
 
@@ -136,8 +141,11 @@ class Core : public std::enable_shared_from_this<Core> {
       spec.stderr_fd = log.get();
       inst->run = std::make_shared<Child>(strand_, spawn_process(spec), nullptr);
     } catch (const std::exception& e) {
-      std::error_code ec;
-      fs::remove_all(inst->bundle, ec);
+      {
+        std::lock_guard lock(fs_mu_);
+        std::error_code ec;
+        fs::remove_all(inst->bundle, ec);
+      }
       done(std::nullopt, e.what());
       return;
     }
@@ -305,21 +313,25 @@ class Core : public std::enable_shared_from_this<Core> {
     } catch (const std::exception&) {
     }
     if (inst.poll) inst.poll->cancel();
+    std::lock_guard lock(fs_mu_);
     std::error_code ec;
     fs::remove_all(inst.bundle, ec);
   }
 
+  // The instance is looked up now, on the caller's thread, and the work runs later on the strand.
+  // The engine calls remove(old) and then start(new) for a restart; start() registers the new
+  // instance at once, so a lookup deferred to the strand would find (and delete) the new container.
   template <class F>
   void on_instance(const std::string& container, F f) {
-    boost::asio::post(strand_, [self = shared_from_this(), container, f] {
-      if (self->closing_) return;
-      std::shared_ptr<Instance> inst;
-      {
-        std::lock_guard lock(self->state_->mu);
-        auto it = self->state_->by_name.find(container);
-        if (it != self->state_->by_name.end()) inst = it->second;
-      }
-      if (inst) f(*self, *inst);
+    std::shared_ptr<Instance> inst;
+    {
+      std::lock_guard lock(state_->mu);
+      auto it = state_->by_name.find(container);
+      if (it != state_->by_name.end()) inst = it->second;
+    }
+    if (!inst) return;
+    boost::asio::post(strand_, [self = shared_from_this(), inst, f] {
+      if (!self->closing_) f(*self, *inst);
     });
   }
 
@@ -332,6 +344,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::string pod_dir_;
   std::mutex sandbox_mu_;
   std::unique_ptr<PodSandbox> sandbox_;
+  std::mutex fs_mu_;  // one remove_all() at a time under pod_dir_
   std::atomic<bool> closing_{false};
 };
 
