@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -29,6 +30,7 @@
 
 #include "../errors.hpp"
 #include "child_stdio.hpp"
+#include "container_exec_clone.hpp"
 #include "oci_config.hpp"
 #include "oci_seccomp.hpp"
 
@@ -58,6 +60,9 @@ struct CacheEntry {
   timespec mtime;
   std::shared_ptr<const PreparedBundle> prepared;
 };
+
+// Cleared on the first clone3 that the kernel does not support; then A joins by a write.
+std::atomic<bool> g_clone_into_cgroup_works{true};
 
 std::mutex g_cache_mutex;
 std::map<std::string, CacheEntry> g_cache;
@@ -235,10 +240,25 @@ std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
   return out;
 }
 
-// Opens cgroup.procs of every hierarchy the target is in and we are not (runc exec joins them
-// all: the v2 one and, on a hybrid host, each v1 hierarchy).
-std::vector<UniqueFd> open_target_cgroups(int procdir, int pid) {
-  std::vector<UniqueFd> fds;
+// The cgroups of the target that we are not in (runc exec joins them all: the v2 one and, on a
+// hybrid host, each v1 hierarchy).
+//   v1: the hierarchy's "tasks" file, not cgroup.procs. Writing "0" to cgroup.procs moves the
+//       whole thread group under the global cgroup_threadgroup_rwsem held for writing, which
+//       waits for an RCU grace period whenever no migration happened in the last milliseconds
+//       (10-15 ms on a quiet host, measured). "0" into "tasks" moves only the calling thread, and
+//       the kernel (since 5.x: cgroup_procs_write_start) skips that lock for it. A is a
+//       single-threaded process (clone without CLONE_THREAD), so moving its thread moves all of
+//       it: /proc/self/cgroup ends up exactly as with cgroup.procs.
+//   v2: the cgroup directory, to create A in it with clone3(CLONE_INTO_CGROUP) (no migration at
+//       all); cgroup.threads cannot cross domains, so this is the v2 way around the lock.
+struct TargetCgroups {
+  std::vector<UniqueFd> v1_tasks;  // opened O_WRONLY
+  UniqueFd v2_dir;                 // O_DIRECTORY; invalid: no v2 cgroup to join
+  std::string v2_path;             // for messages
+};
+
+TargetCgroups open_target_cgroups(int procdir, int pid) {
+  TargetCgroups out;
   std::string theirs_text, ours_text;
   if (!read_small_file("cgroup", theirs_text, procdir)) throw_system("container exec: read /proc/" + std::to_string(pid) + "/cgroup", errno);
   read_small_file("/proc/self/cgroup", ours_text);
@@ -260,13 +280,19 @@ std::vector<UniqueFd> open_target_cgroups(int procdir, int pid) {
     }
     std::string what = controllers.empty() ? "cgroup v2" : "cgroup v1 hierarchy " + controllers;
     if (!m) throw_system("container exec: " + what + " of the container (" + path + ") is not mounted here", ENOENT);
-    std::string rel = m->root == "/" ? path : path.substr(m->root.size());
-    std::string file = m->mountpoint + rel + "/cgroup.procs";
+    std::string dir = m->mountpoint + (m->root == "/" ? path : path.substr(m->root.size()));
+    if (controllers.empty()) {
+      out.v2_dir.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!out.v2_dir) throw_system("container exec: open " + dir, errno);
+      out.v2_path = dir;
+      continue;
+    }
+    std::string file = dir + "/tasks";
     int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) throw_system("container exec: open " + file, errno);
-    fds.emplace_back(fd);
+    out.v1_tasks.emplace_back(fd);
   }
-  return fds;
+  return out;
 }
 
 // HOME as runc sets it when the environment has none: the user's home in the container's
@@ -644,9 +670,17 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
     if (t && !same_file(t.get(), "/proc/self/ns/time"))
       out.warnings.push_back("the container's time namespace is not joined (clocks are the host's)");
   }
-  std::vector<UniqueFd> cgroup_files = open_target_cgroups(procdir.get(), spec.target_pid);
+  TargetCgroups cgroups = open_target_cgroups(procdir.get(), spec.target_pid);
   std::vector<int> cgroup_fds;
-  for (const UniqueFd& f : cgroup_files) cgroup_fds.push_back(f.get());
+  for (const UniqueFd& f : cgroups.v1_tasks) cgroup_fds.push_back(f.get());
+  UniqueFd v2_procs;  // only where the kernel cannot clone into a cgroup: A writes itself there
+  auto join_v2_by_write = [&] {
+    v2_procs.reset(::openat(cgroups.v2_dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!v2_procs) throw_system("container exec: open " + cgroups.v2_path + "/cgroup.procs", errno);
+    cgroup_fds.insert(cgroup_fds.begin(), v2_procs.get());
+  };
+  bool clone_into_v2 = cgroups.v2_dir && g_clone_into_cgroup_works.load(std::memory_order_relaxed);
+  if (cgroups.v2_dir && !clone_into_v2) join_v2_by_write();
 
   // ---- environment, argv, PATH candidates ----
   std::vector<std::string> env = proc.env;
@@ -736,6 +770,7 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   if (stacks.p == MAP_FAILED) throw_system("container exec: mmap child stacks", errno);
   a.inner_stack_top = static_cast<char*>(stacks.p) + kStack;
   void* outer_top = static_cast<char*>(stacks.p) + 2 * kStack;
+  void* stacks_of_outer = static_cast<char*>(stacks.p) + kStack;
 
   // ---- clone A with every signal blocked (no host handler may run on our memory) ----
   sigset_t all, old;
@@ -743,9 +778,29 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   // Exit signal 0: a "clone child", like spawn_process()'s children (reaped with __WALL; a host's
   // waitpid(-1) cannot steal it). G inherits it through CLONE_PARENT.
-  int outer = ::clone(outer_main, outer_top, CLONE_VM | CLONE_VFORK, &a);
-  int clone_err = errno;
+  // A is born in the container's cgroup v2 where the kernel can (see container_exec_clone.hpp).
+  long outer = -ENOSYS;
+  if (clone_into_v2) {
+    outer = clone_into_cgroup(outer_main, &a, CLONE_VM | CLONE_VFORK, cgroups.v2_dir.get(), stacks_of_outer, kStack);
+    if (clone_into_cgroup_unsupported(outer)) {
+      g_clone_into_cgroup_works.store(false, std::memory_order_relaxed);
+      join_v2_by_write();
+      a.cgroup_fds = cgroup_fds.data();
+      a.cgroup_count = static_cast<int>(cgroup_fds.size());
+      clone_into_v2 = false;
+    }
+  }
+  int clone_err = 0;
+  if (!clone_into_v2) {
+    outer = ::clone(outer_main, outer_top, CLONE_VM | CLONE_VFORK, &a);
+    clone_err = errno;
+  } else if (outer < 0) {
+    clone_err = static_cast<int>(-outer);
+  }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (outer < 0 && clone_into_v2)
+    throw SpawnError(clone_err, "joining the container's cgroup (clone3 into " + cgroups.v2_path + "): " +
+                                    std::strerror(clone_err));
   if (outer < 0) throw_system("container exec: clone", clone_err);
   siginfo_t info;
   while (::waitid(P_PID, static_cast<id_t>(outer), &info, WEXITED | __WALL) < 0 && errno == EINTR) {
