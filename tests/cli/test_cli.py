@@ -8,6 +8,7 @@ own temporary directory, so tests can run side by side and the examples stay rea
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -498,6 +499,63 @@ class Examples(CliTestCase):
         self.assertLess(elapsed, 9)
         self.assertNotIn("FailedPreStopHook", w.text())
         self.assertNotIn("FailedPostStartHook", w.text())
+
+    def test_hook_exec_oci(self):
+        """The article's scenario in runc containers (--driver oci): needs root, runc, busybox-static."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root (runc containers); CI runs as root")
+        runc = shutil.which("runc")
+        if runc is None or shutil.which("nsenter") is None or not os.access("/bin/busybox", os.X_OK):
+            self.skipTest("needs runc, nsenter and busybox-static (/bin/busybox)")
+        port = self.ports[18082]
+        root = "/run/lifehook/runc"  # the oci driver's default runtime root
+
+        def web_pid():
+            r = subprocess.run([runc, "--root", root, "list", "-f", "json"], capture_output=True, text=True)
+            for c in json.loads(r.stdout or "null") or []:
+                if c["id"].startswith("lh-hook-exec-oci-web-") and c["status"] == "running":
+                    return c["pid"]
+            return None
+
+        def get_in_pod(pid, path):
+            # (busybox 1.35's wget -T crashes; a subprocess timeout instead)
+            try:
+                r = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "/bin/busybox", "wget", "-q", "-O", "-",
+                                    f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=2)
+            except subprocess.TimeoutExpired:
+                return ""
+            return r.stdout
+
+        w = Watch(self.example("pod-hook-exec-oci.yaml"), "--driver", "oci", "--for", "2s", "--events")
+        try:
+            self.assertIsNotNone(w.wait_line(lambda l: " 2/2 " in l and "Running" in l, 20), w.text() + w.stderr)
+            pid = web_pid()
+            self.assertIsNotNone(pid, "web's runc container")
+            self.assertEqual(get_in_pod(pid, "/index.html"), "postStart...\n")
+            # The pod has its own network: nothing listens on the host's 127.0.0.1:port.
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            term = w.wait_status("Terminating", 10)
+            self.assertIsNotNone(term, w.text())
+            at_term = ""
+            while not at_term and time.monotonic() - w.start < term[0] + 2.5:  # web ignores SIGTERM until the deadline
+                at_term = get_in_pod(pid, "/at-term.html")
+                time.sleep(0.05)
+            rc, elapsed = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertEqual(at_term, "preStop...\n", "index.html when SIGTERM arrived: preStop ran first")
+        stop = elapsed - term[0]
+        self.assertGreater(stop, 2.5, w.text())  # grace 3 s: web is SIGKILLed at the deadline
+        self.assertLess(stop, 8.0, w.text())
+        out = w.text()
+        self.assertNotIn("Failed", out)
+        self.assertTrue(ordered_subsequence(["Running", "Terminating", "Error"], w.statuses()), out)
+        self.assertEqual([l.split()[-1] for l in out.splitlines() if "Started: Started container" in l],
+                         ["web", "client"])
+        left = subprocess.run([runc, "--root", root, "list", "-q"], capture_output=True, text=True).stdout
+        self.assertNotIn("lh-hook-exec-oci-", left)
 
     def test_handlers(self):
         w = Watch(self.example("pod-handlers.yaml"), "--for", "2s", "--events", "-o", "wide")
