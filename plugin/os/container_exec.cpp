@@ -14,12 +14,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -31,6 +32,7 @@
 #include "../errors.hpp"
 #include "child_stdio.hpp"
 #include "container_exec_clone.hpp"
+#include "container_exec_target.hpp"
 #include "oci_config.hpp"
 #include "oci_seccomp.hpp"
 
@@ -66,22 +68,6 @@ std::atomic<bool> g_clone_into_cgroup_works{true};
 
 std::mutex g_cache_mutex;
 std::map<std::string, CacheEntry> g_cache;
-
-bool read_small_file(const char* path, std::string& out, int dirfd = AT_FDCWD) {
-  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out.clear();
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (1u << 20)) break;
-  }
-  ::close(fd);
-  return true;
-}
 
 bool apparmor_enabled() {
   std::string s;
@@ -151,97 +137,26 @@ int last_capability() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Namespaces and cgroups of the target.
-
-struct NsKind {
-  const char* name;
-  int flag;
-};
-// runc's order (libcontainer/configs NamespaceTypes): user first, so that the rest is joined
-// with the capabilities the user namespace gives; then ipc, uts, net, pid, mnt, cgroup.
-constexpr NsKind kNamespaces[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-                                  {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS},
-                                  {"cgroup", CLONE_NEWCGROUP}};
+// Namespaces and cgroups of the target (what does not change is in TargetPlan).
 
 struct NsJoin {
-  int fd;
-  int flag;
+  int fd;     // a /proc/<pid>/ns/* file, or the target's pidfd (all namespaces in one call)
+  int flag;   // CLONE_NEW*, several for a pidfd
 };
 
-struct CgroupMount {
-  std::string root;        // the mount's root inside the hierarchy (field 4 of mountinfo)
-  std::string mountpoint;  // where it is mounted
-  std::string options;     // super options: the controllers of a v1 hierarchy, "name=..."
-  bool v2;
-};
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t b = 0;
-  while (b <= s.size()) {
-    size_t e = s.find(sep, b);
-    if (e == std::string_view::npos) e = s.size();
-    out.emplace_back(s.substr(b, e - b));
-    b = e + 1;
-  }
-  return out;
+// setns(pidfd, CLONE_NEW*|...) (Linux 5.8) joins all namespaces of a process in one call and one
+// credential switch, the kernel applying them as setns of each file would (user namespace first).
+bool setns_takes_pidfd() {
+  static const bool yes = [] {
+    utsname u;
+    int major = 0, minor = 0;
+    return ::uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+           (major > 5 || (major == 5 && minor >= 8));
+  }();
+  return yes;
 }
 
-// mountinfo escapes blanks and backslashes as \ooo.
-std::string unescape_mount_field(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::vector<CgroupMount> cgroup_mounts() {
-  std::vector<CgroupMount> mounts;
-  std::string text;
-  if (!read_small_file("/proc/self/mountinfo", text)) return mounts;
-  for (const std::string& line : split(text, '\n')) {
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::vector<std::string> pre = split(std::string_view(line).substr(0, dash), ' ');
-    std::vector<std::string> post = split(std::string_view(line).substr(dash + 3), ' ');
-    if (pre.size() < 5 || post.size() < 3) continue;
-    bool v2 = post[0] == "cgroup2";
-    if (!v2 && post[0] != "cgroup") continue;
-    mounts.push_back({unescape_mount_field(pre[3]), unescape_mount_field(pre[4]), post[2], v2});
-  }
-  return mounts;
-}
-
-bool has_all_options(const std::string& options, const std::string& controllers) {
-  std::vector<std::string> have = split(options, ',');
-  for (const std::string& c : split(controllers, ',')) {
-    bool found = false;
-    for (const std::string& h : have) found = found || h == c;
-    if (!found) return false;
-  }
-  return true;
-}
-
-// "<hierarchy-id>:<controllers>:<path>" lines, keyed by controllers ("" for cgroup v2).
-std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
-  std::map<std::string, std::string> out;
-  for (const std::string& line : split(text, '\n')) {
-    size_t a = line.find(':');
-    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    out[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
-  }
-  return out;
-}
-
-// The cgroups of the target that we are not in (runc exec joins them all: the v2 one and, on a
-// hybrid host, each v1 hierarchy).
+// Opens the cgroup files of the plan:
 //   v1: the hierarchy's "tasks" file, not cgroup.procs. Writing "0" to cgroup.procs moves the
 //       whole thread group under the global cgroup_threadgroup_rwsem held for writing, which
 //       waits for an RCU grace period whenever no migration happened in the last milliseconds
@@ -254,52 +169,27 @@ std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
 struct TargetCgroups {
   std::vector<UniqueFd> v1_tasks;  // opened O_WRONLY
   UniqueFd v2_dir;                 // O_DIRECTORY; invalid: no v2 cgroup to join
-  std::string v2_path;             // for messages
 };
 
-TargetCgroups open_target_cgroups(int procdir, int pid) {
+TargetCgroups open_target_cgroups(const TargetPlan& plan) {
   TargetCgroups out;
-  std::string theirs_text, ours_text;
-  if (!read_small_file("cgroup", theirs_text, procdir)) throw_system("container exec: read /proc/" + std::to_string(pid) + "/cgroup", errno);
-  read_small_file("/proc/self/cgroup", ours_text);
-  auto theirs = parse_proc_cgroup(theirs_text);
-  auto ours = parse_proc_cgroup(ours_text);
-  std::vector<CgroupMount> mounts;
-  bool mounts_read = false;
-  for (const auto& [controllers, path] : theirs) {
-    if (auto o = ours.find(controllers); o != ours.end() && o->second == path) continue;
-    if (!mounts_read) mounts = cgroup_mounts(), mounts_read = true;
-    const CgroupMount* m = nullptr;
-    for (const CgroupMount& c : mounts) {
-      if (controllers.empty() ? c.v2 : (!c.v2 && has_all_options(c.options, controllers))) {
-        if (path.rfind(c.root, 0) == 0) {
-          m = &c;
-          break;
-        }
-      }
-    }
-    std::string what = controllers.empty() ? "cgroup v2" : "cgroup v1 hierarchy " + controllers;
-    if (!m) throw_system("container exec: " + what + " of the container (" + path + ") is not mounted here", ENOENT);
-    std::string dir = m->mountpoint + (m->root == "/" ? path : path.substr(m->root.size()));
-    if (controllers.empty()) {
-      out.v2_dir.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!out.v2_dir) throw_system("container exec: open " + dir, errno);
-      out.v2_path = dir;
-      continue;
-    }
-    std::string file = dir + "/tasks";
+  for (const std::string& file : plan.v1_tasks) {
     int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) throw_system("container exec: open " + file, errno);
     out.v1_tasks.emplace_back(fd);
+  }
+  if (!plan.v2_dir.empty()) {
+    out.v2_dir.reset(::open(plan.v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!out.v2_dir) throw_system("container exec: open " + plan.v2_dir, errno);
   }
   return out;
 }
 
 // HOME as runc sets it when the environment has none: the user's home in the container's
 // /etc/passwd, "/" when the uid is not listed.
-std::string container_home(int procdir, uint32_t uid) {
+std::string container_home(int pid, uint32_t uid) {
   std::string text;
-  if (!read_small_file("root/etc/passwd", text, procdir)) return "/";
+  if (!read_small_file(("/proc/" + std::to_string(pid) + "/root/etc/passwd").c_str(), text)) return "/";
   for (const std::string& line : split(text, '\n')) {
     std::vector<std::string> f = split(line, ':');
     if (f.size() >= 6 && f[2] == std::to_string(uid)) return f[5].empty() ? "/" : f[5];
@@ -604,11 +494,6 @@ struct Mapping {
   }
 };
 
-bool same_file(int fd, const std::string& path) {
-  struct stat a, b;
-  return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 void set_env(std::vector<std::string>& env, const std::string& entry) {
   size_t eq = entry.find('=');
   std::string_view name(entry.data(), eq == std::string::npos ? entry.size() : eq + 1);
@@ -629,8 +514,11 @@ const std::string* find_env(const std::vector<std::string>& env, std::string_vie
 }  // namespace
 
 void clear_container_exec_cache() {
-  std::lock_guard lock(g_cache_mutex);
-  g_cache.clear();
+  {
+    std::lock_guard lock(g_cache_mutex);
+    g_cache.clear();
+  }
+  clear_target_plans();
 }
 
 ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
@@ -641,42 +529,46 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   ContainerSpawned out;
   out.warnings = bundle->warnings;
 
-  // ---- the target: a /proc/<pid> directory fd pins it (openat fails once it is gone) ----
-  std::string proc_path = "/proc/" + std::to_string(spec.target_pid);
-  UniqueFd procdir(::open(proc_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!procdir) {
-    if (errno == ENOENT) throw Error(LIFEHOOK_E_NOT_FOUND, "target.pid: no process " + std::to_string(spec.target_pid));
-    throw_system("container exec: open " + proc_path, errno);
-  }
+  // ---- the target ----
+  // The pidfd first: it names one process for good. The start time read after it being the
+  // plan's proves that the pidfd's process is the plan's (a pid is held by one process at a time).
+  const int pid = spec.target_pid;
+  auto gone = [pid] { return Error(LIFEHOOK_E_NOT_FOUND, "target.pid: no process " + std::to_string(pid)); };
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd && errno == ESRCH) throw gone();
+  std::optional<unsigned long long> start = process_start_time(pid);
+  if (!start) throw gone();
+  std::shared_ptr<const TargetPlan> plan = target_plan(pid, *start);
+  // A time namespace can only be joined by a process that shares no memory (setns: EUSERS).
+  if (plan->time_ns_differs) out.warnings.push_back("the container's time namespace is not joined (clocks are the host's)");
 
   std::vector<UniqueFd> ns_fds;
   std::vector<NsJoin> ns;
-  for (const NsKind& k : kNamespaces) {
-    std::string rel = std::string("ns/") + k.name;
-    int fd = ::openat(procdir.get(), rel.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) continue;  // a namespace type this kernel does not have
-      if (errno == ESRCH) throw Error(LIFEHOOK_E_NOT_FOUND, "target.pid: process " + std::to_string(spec.target_pid) + " has exited");
-      throw_system("container exec: open " + proc_path + "/" + rel, errno);
+  if (pidfd && setns_takes_pidfd()) {
+    int flags = 0;
+    for (int f : plan->ns_flags) flags |= f;
+    if (flags) ns.push_back({pidfd.get(), flags});
+  } else {
+    // One /proc/<pid>/ns file each; the start time read again afterwards proves they are the plan's.
+    for (const NsKind& k : kContainerNamespaces) {
+      if (std::find(plan->ns_flags.begin(), plan->ns_flags.end(), k.flag) == plan->ns_flags.end()) continue;
+      std::string path = "/proc/" + std::to_string(pid) + "/ns/" + k.name;
+      UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd && (errno == ENOENT || errno == ESRCH)) throw gone();
+      if (!fd) throw_system("container exec: open " + path, errno);
+      ns.push_back({fd.get(), k.flag});
+      ns_fds.push_back(std::move(fd));
     }
-    ns_fds.emplace_back(fd);
-    // Joining our own namespace is useless (and refused for a user namespace).
-    if (same_file(fd, std::string("/proc/self/ns/") + k.name)) continue;
-    ns.push_back({fd, k.flag});
+    if (process_start_time(pid) != start) throw gone();
   }
-  {
-    // A time namespace can only be joined by a process that shares no memory (setns: EUSERS).
-    UniqueFd t(::openat(procdir.get(), "ns/time", O_RDONLY | O_CLOEXEC));
-    if (t && !same_file(t.get(), "/proc/self/ns/time"))
-      out.warnings.push_back("the container's time namespace is not joined (clocks are the host's)");
-  }
-  TargetCgroups cgroups = open_target_cgroups(procdir.get(), spec.target_pid);
+
+  TargetCgroups cgroups = open_target_cgroups(*plan);
   std::vector<int> cgroup_fds;
   for (const UniqueFd& f : cgroups.v1_tasks) cgroup_fds.push_back(f.get());
   UniqueFd v2_procs;  // only where the kernel cannot clone into a cgroup: A writes itself there
   auto join_v2_by_write = [&] {
     v2_procs.reset(::openat(cgroups.v2_dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
-    if (!v2_procs) throw_system("container exec: open " + cgroups.v2_path + "/cgroup.procs", errno);
+    if (!v2_procs) throw_system("container exec: open " + plan->v2_dir + "/cgroup.procs", errno);
     cgroup_fds.insert(cgroup_fds.begin(), v2_procs.get());
   };
   bool clone_into_v2 = cgroups.v2_dir && g_clone_into_cgroup_works.load(std::memory_order_relaxed);
@@ -685,7 +577,7 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   // ---- environment, argv, PATH candidates ----
   std::vector<std::string> env = proc.env;
   for (const std::string& e : spec.env) set_env(env, e);
-  if (!find_env(env, "HOME")) env.push_back("HOME=" + container_home(procdir.get(), proc.uid));
+  if (!find_env(env, "HOME")) env.push_back("HOME=" + container_home(pid, proc.uid));
   std::vector<std::string> candidates;
   const std::string& name = spec.argv[0];
   if (name.find('/') != std::string::npos) {
@@ -799,7 +691,7 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (outer < 0 && clone_into_v2)
-    throw SpawnError(clone_err, "joining the container's cgroup (clone3 into " + cgroups.v2_path + "): " +
+    throw SpawnError(clone_err, "joining the container's cgroup (clone3 into " + plan->v2_dir + "): " +
                                     std::strerror(clone_err));
   if (outer < 0) throw_system("container exec: clone", clone_err);
   siginfo_t info;
@@ -815,8 +707,10 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
     int err = a.fail_err;
     std::string what = stage_text(stage);
     if (stage == Stage::Setns && a.fail_index < static_cast<int>(ns.size())) {
-      for (const NsKind& k : kNamespaces)
-        if (k.flag == ns[static_cast<size_t>(a.fail_index)].flag) what += std::string(" (") + k.name + ")";
+      std::string names;
+      for (const NsKind& k : kContainerNamespaces)
+        if (k.flag & ns[static_cast<size_t>(a.fail_index)].flag) names += (names.empty() ? "" : ", ") + std::string(k.name);
+      what += " (" + names + ")";
     }
     if (stage == Stage::CloneInner && err == ENOMEM) what += " (the container's init has exited)";
     if (stage == Stage::Exec) {

@@ -1,0 +1,227 @@
+#include "container_exec_target.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "../errors.hpp"
+#include "fd.hpp"
+
+namespace lifehook {
+
+bool read_small_file(const char* path, std::string& out, int dirfd) {
+  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (1u << 20)) break;
+  }
+  ::close(fd);
+  return true;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t b = 0;
+  while (b <= s.size()) {
+    size_t e = s.find(sep, b);
+    if (e == std::string_view::npos) e = s.size();
+    out.emplace_back(s.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
+namespace {
+
+// Field 22 of a /proc/<pid>/stat text; the command (field 2) may hold blanks and parentheses.
+std::optional<unsigned long long> start_time_of(const std::string& stat) {
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::vector<std::string> fields = split(std::string_view(stat).substr(paren + 1), ' ');
+  // fields[0] is empty (the blank after ')'), fields[1] is field 3 (state): field 22 is fields[20].
+  if (fields.size() <= 20) return std::nullopt;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(fields[20].c_str(), &end, 10);
+  if (end == fields[20].c_str()) return std::nullopt;
+  return v;
+}
+
+struct CgroupMount {
+  std::string root;        // the mount's root inside the hierarchy (field 4 of mountinfo)
+  std::string mountpoint;  // where it is mounted
+  std::string options;     // super options: the controllers of a v1 hierarchy, "name=..."
+  bool v2;
+};
+
+// mountinfo escapes blanks and backslashes as \ooo.
+std::string unescape_mount_field(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<CgroupMount> cgroup_mounts() {
+  std::vector<CgroupMount> mounts;
+  std::string text;
+  if (!read_small_file("/proc/self/mountinfo", text)) return mounts;
+  for (const std::string& line : split(text, '\n')) {
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::vector<std::string> pre = split(std::string_view(line).substr(0, dash), ' ');
+    std::vector<std::string> post = split(std::string_view(line).substr(dash + 3), ' ');
+    if (pre.size() < 5 || post.size() < 3) continue;
+    bool v2 = post[0] == "cgroup2";
+    if (!v2 && post[0] != "cgroup") continue;
+    mounts.push_back({unescape_mount_field(pre[3]), unescape_mount_field(pre[4]), post[2], v2});
+  }
+  return mounts;
+}
+
+bool has_all_options(const std::string& options, const std::string& controllers) {
+  std::vector<std::string> have = split(options, ',');
+  for (const std::string& c : split(controllers, ',')) {
+    bool found = false;
+    for (const std::string& h : have) found = found || h == c;
+    if (!found) return false;
+  }
+  return true;
+}
+
+// "<hierarchy-id>:<controllers>:<path>" lines, keyed by controllers ("" for cgroup v2).
+std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const std::string& line : split(text, '\n')) {
+    size_t a = line.find(':');
+    size_t b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    out[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
+  }
+  return out;
+}
+
+[[noreturn]] void target_gone(int pid) {
+  throw Error(LIFEHOOK_E_NOT_FOUND, "target.pid: process " + std::to_string(pid) + " has exited");
+}
+
+bool same_inode(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+void resolve_namespaces(int procdir, int pid, TargetPlan& plan) {
+  for (const NsKind& k : kContainerNamespaces) {
+    struct stat ours, theirs;
+    if (::stat((std::string("/proc/self/ns/") + k.name).c_str(), &ours) != 0) continue;  // not in this kernel
+    // Ours exists, theirs does not: the target is a zombie or gone (never "nothing to join").
+    if (::fstatat(procdir, (std::string("ns/") + k.name).c_str(), &theirs, 0) != 0) target_gone(pid);
+    // Joining our own namespace is useless (and refused for a user namespace).
+    if (!same_inode(ours, theirs)) plan.ns_flags.push_back(k.flag);
+  }
+  struct stat ours, theirs;
+  plan.time_ns_differs = ::stat("/proc/self/ns/time", &ours) == 0 && ::fstatat(procdir, "ns/time", &theirs, 0) == 0 &&
+                         !same_inode(ours, theirs);
+}
+
+void resolve_cgroups(int procdir, int pid, TargetPlan& plan) {
+  std::string theirs_text, ours_text;
+  if (!read_small_file("cgroup", theirs_text, procdir)) target_gone(pid);
+  read_small_file("/proc/self/cgroup", ours_text);
+  auto theirs = parse_proc_cgroup(theirs_text);
+  auto ours = parse_proc_cgroup(ours_text);
+  std::vector<CgroupMount> mounts;
+  bool mounts_read = false;
+  for (const auto& [controllers, path] : theirs) {
+    if (auto o = ours.find(controllers); o != ours.end() && o->second == path) continue;
+    if (!mounts_read) mounts = cgroup_mounts(), mounts_read = true;
+    const CgroupMount* m = nullptr;
+    for (const CgroupMount& c : mounts) {
+      if (controllers.empty() ? c.v2 : (!c.v2 && has_all_options(c.options, controllers))) {
+        if (path.rfind(c.root, 0) == 0) {
+          m = &c;
+          break;
+        }
+      }
+    }
+    std::string what = controllers.empty() ? "cgroup v2" : "cgroup v1 hierarchy " + controllers;
+    if (!m) throw_system("container exec: " + what + " of the container (" + path + ") is not mounted here", ENOENT);
+    std::string dir = m->mountpoint + (m->root == "/" ? path : path.substr(m->root.size()));
+    if (controllers.empty()) plan.v2_dir = dir;
+    else plan.v1_tasks.push_back(dir + "/tasks");
+  }
+}
+
+std::shared_ptr<const TargetPlan> resolve(int pid, unsigned long long start_time) {
+  std::string proc_path = "/proc/" + std::to_string(pid);
+  UniqueFd procdir(::open(proc_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!procdir) {
+    if (errno == ENOENT || errno == ESRCH) target_gone(pid);
+    throw_system("container exec: open " + proc_path, errno);
+  }
+  // Everything below is read through procdir: it is the process that started at start_time.
+  std::string stat;
+  if (!read_small_file("stat", stat, procdir.get()) || start_time_of(stat) != start_time) target_gone(pid);
+  auto plan = std::make_shared<TargetPlan>();
+  plan->pid = pid;
+  plan->start_time = start_time;
+  resolve_namespaces(procdir.get(), pid, *plan);
+  resolve_cgroups(procdir.get(), pid, *plan);
+  return plan;
+}
+
+std::mutex g_plans_mutex;
+std::map<std::pair<int, unsigned long long>, std::shared_ptr<const TargetPlan>> g_plans;
+unsigned long g_resolutions = 0;
+
+}  // namespace
+
+std::optional<unsigned long long> process_start_time(int pid) {
+  std::string stat;
+  if (!read_small_file(("/proc/" + std::to_string(pid) + "/stat").c_str(), stat)) return std::nullopt;
+  return start_time_of(stat);
+}
+
+std::shared_ptr<const TargetPlan> target_plan(int pid, unsigned long long start_time) {
+  std::pair<int, unsigned long long> key{pid, start_time};
+  {
+    std::lock_guard lock(g_plans_mutex);
+    if (auto it = g_plans.find(key); it != g_plans.end()) return it->second;
+  }
+  std::shared_ptr<const TargetPlan> plan = resolve(pid, start_time);
+  std::lock_guard lock(g_plans_mutex);
+  ++g_resolutions;
+  // Bounded: a node rarely has more live containers; a dead container's entry is only strings.
+  if (g_plans.size() >= 256) g_plans.clear();
+  // The same pid with another start time: that process is gone.
+  for (auto it = g_plans.lower_bound({pid, 0}); it != g_plans.end() && it->first.first == pid;)
+    it = g_plans.erase(it);
+  g_plans[key] = plan;
+  return plan;
+}
+
+void clear_target_plans() {
+  std::lock_guard lock(g_plans_mutex);
+  g_plans.clear();
+}
+
+unsigned long target_plan_resolutions() {
+  std::lock_guard lock(g_plans_mutex);
+  return g_resolutions;
+}
+
+}  // namespace lifehook
