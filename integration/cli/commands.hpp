@@ -35,6 +35,7 @@ struct HandlerOptions {
   std::string tcp;
   std::optional<double> sleep_seconds;
   std::optional<std::chrono::milliseconds> timeout;
+  std::string netns;  // --netns: target.netns, the network namespace httpGet/tcpSocket connect from
   std::string output = "text";  // text | json
   int verbosity = 0;
 };

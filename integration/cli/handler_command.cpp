@@ -141,6 +141,10 @@ std::optional<json> build_request(const HandlerOptions& o) {
     request = json{{"handler", {{"sleep", {{"seconds", *o.sleep_seconds}}}}}};
   }
   if (!request.contains("target")) request["target"] = json{{"podIP", "127.0.0.1"}};
+  // The library validates the path (errors name target.netns); a FILE's non-object target stays as
+  // written so that its own error is reported.
+  if (!o.netns.empty() && (request["target"].is_object() || request["target"].is_null()))
+    request["target"]["netns"] = o.netns;
   if (o.timeout) request["timeoutMs"] = o.timeout->count();
   return request;
 }

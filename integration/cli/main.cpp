@@ -79,6 +79,8 @@ int main(int argc, char** argv) {
   handler_cmd->add_option("--tcp", handler.tcp, "HOST:PORT to connect to");
   handler_cmd->add_option("--sleep", handler.sleep_seconds, "seconds to sleep")->check(CLI::NonNegativeNumber);
   handler_cmd->add_option("--timeout", timeout_text, "give up after this long (1s, 500ms)")->check(check_duration);
+  handler_cmd->add_option("--netns", handler.netns,
+                          "connect --http/--tcp from this network namespace, e.g. /proc/PID/ns/net (a pod's 127.0.0.1)");
   handler_cmd->add_option("-o,--output", handler.output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
