@@ -2,13 +2,15 @@
 // (the oci driver's PodSandbox: its own network namespace with loopback up) and runs busybox
 // httpd on the pod's 127.0.0.1 only; the handlers reach it through target.netns — both as
 // /proc/<pid>/ns/net of the container and as the sandbox's namespace file the driver hands out —
-// and without target.netns they do not (nothing listens on that port of the host).
+// and without target.netns they do not (nothing listens on that port of the host). Last, the oci
+// driver's own hooks: it fills target.netns, so a pod's httpGet hook on 127.0.0.1 reaches the pod.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "lifehook/lifehook.h"
 #include "oci_fixture.hpp"
 #include "plugin/drivers/oci_sandbox.hpp"
+#include "tests/unit/pod_test_util.hpp"
 
 namespace lifehook::testing {
 namespace {
@@ -124,6 +127,44 @@ TEST(PodNetworkHandlers, HttpGetAndTcpSocketReachAServerOnThePodsLoopback) {
   EXPECT_NE(e["message"].get<std::string>().find("target.netns: cannot enter " + gone), std::string::npos) << e.dump();
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+// Through the pod ABI: the oci driver fills target.netns, so a preStop httpGet hook on the pod's
+// 127.0.0.1 reaches the container's server (nothing listens on that port of the host, where the
+// hook would fail with FailedPreStopHook).
+TEST(PodNetworkHandlers, TheOciDriversHooksRunInThePodNetwork) {
+  SKIP_WITHOUT_RUNC();
+  int port = free_host_port();
+  json container = {
+      {"name", "web"},
+      // As pid 1 httpd would ignore SIGTERM; the shell ends on it, so the test does not wait out the grace.
+      {"command",
+       {"busybox", "sh", "-c",
+        "trap 'exit 0' TERM; busybox httpd -f -p 127.0.0.1:" + std::to_string(port) + " -h /etc & wait"}},
+      {"lifecycle", {{"preStop", {{"httpGet", {{"port", port}, {"path", "/passwd"}}}}}}}};
+  json pod_spec = podtest::pod_json("netprestop", json::array({container}));
+  std::string state = fs::path(test_runtime_root()).parent_path().string() + "/netprestop-state";
+  json options = {{"driver", "oci"}, {"root", test_runtime_root()}, {"stateDir", state}, {"rootfs", "host"}};
+  {
+    podtest::Ctx ctx;
+    podtest::Pod pod(ctx.ctx, pod_spec, options);
+    ASSERT_NE(pod.pod, nullptr);
+    ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
+    ASSERT_TRUE(pod.poll_column("Running")) << pod.status().dump();
+    // Wait until httpd listens on the pod's loopback (the sandbox's namespace file, as the driver has it).
+    std::string netns = run_command("ls " + state + "/*/sandbox/netns 2>/dev/null");
+    if (!netns.empty() && netns.back() == '\n') netns.pop_back();
+    ASSERT_FALSE(netns.empty());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (tcp_socket(port, netns).value("outcome", "") != "success" && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(lifehook_pod_terminate(pod.pod, 5000), LIFEHOOK_OK);
+    std::vector<std::string> reasons = pod.events.reasons();
+    for (const auto& r : reasons) EXPECT_NE(r, "FailedPreStopHook:web") << pod.events.snapshot().back().dump();
+    EXPECT_NE(std::find(reasons.begin(), reasons.end(), "Killing:web"), reasons.end());
+  }
+  std::error_code ec;
+  fs::remove_all(state, ec);
 }
 
 }  // namespace
