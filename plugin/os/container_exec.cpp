@@ -156,34 +156,16 @@ bool setns_takes_pidfd() {
   return yes;
 }
 
-// Opens the cgroup files of the plan:
-//   v1: the hierarchy's "tasks" file, not cgroup.procs. Writing "0" to cgroup.procs moves the
-//       whole thread group under the global cgroup_threadgroup_rwsem held for writing, which
+// Why A joins the cgroups of the plan the way it does:
+//   v1: through the hierarchy's "tasks" file, not cgroup.procs. Writing "0" to cgroup.procs moves
+//       the whole thread group under the global cgroup_threadgroup_rwsem held for writing, which
 //       waits for an RCU grace period whenever no migration happened in the last milliseconds
 //       (10-15 ms on a quiet host, measured). "0" into "tasks" moves only the calling thread, and
 //       the kernel (since 5.x: cgroup_procs_write_start) skips that lock for it. A is a
 //       single-threaded process (clone without CLONE_THREAD), so moving its thread moves all of
 //       it: /proc/self/cgroup ends up exactly as with cgroup.procs.
-//   v2: the cgroup directory, to create A in it with clone3(CLONE_INTO_CGROUP) (no migration at
-//       all); cgroup.threads cannot cross domains, so this is the v2 way around the lock.
-struct TargetCgroups {
-  std::vector<UniqueFd> v1_tasks;  // opened O_WRONLY
-  UniqueFd v2_dir;                 // O_DIRECTORY; invalid: no v2 cgroup to join
-};
-
-TargetCgroups open_target_cgroups(const TargetPlan& plan) {
-  TargetCgroups out;
-  for (const std::string& file : plan.v1_tasks) {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) throw_system("container exec: open " + file, errno);
-    out.v1_tasks.emplace_back(fd);
-  }
-  if (!plan.v2_dir.empty()) {
-    out.v2_dir.reset(::open(plan.v2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!out.v2_dir) throw_system("container exec: open " + plan.v2_dir, errno);
-  }
-  return out;
-}
+//   v2: A is created in it with clone3(CLONE_INTO_CGROUP) (no migration at all); cgroup.threads
+//       cannot cross domains, so this is the v2 way around the lock.
 
 // HOME as runc sets it when the environment has none: the user's home in the container's
 // /etc/passwd, "/" when the uid is not listed.
@@ -562,17 +544,16 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
     if (process_start_time(pid) != start) throw gone();
   }
 
-  TargetCgroups cgroups = open_target_cgroups(*plan);
   std::vector<int> cgroup_fds;
-  for (const UniqueFd& f : cgroups.v1_tasks) cgroup_fds.push_back(f.get());
+  for (const UniqueFd& f : plan->v1_tasks_fds) cgroup_fds.push_back(f.get());
   UniqueFd v2_procs;  // only where the kernel cannot clone into a cgroup: A writes itself there
   auto join_v2_by_write = [&] {
-    v2_procs.reset(::openat(cgroups.v2_dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    v2_procs.reset(::openat(plan->v2_dir_fd.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
     if (!v2_procs) throw_system("container exec: open " + plan->v2_dir + "/cgroup.procs", errno);
     cgroup_fds.insert(cgroup_fds.begin(), v2_procs.get());
   };
-  bool clone_into_v2 = cgroups.v2_dir && g_clone_into_cgroup_works.load(std::memory_order_relaxed);
-  if (cgroups.v2_dir && !clone_into_v2) join_v2_by_write();
+  bool clone_into_v2 = plan->v2_dir_fd && g_clone_into_cgroup_works.load(std::memory_order_relaxed);
+  if (plan->v2_dir_fd && !clone_into_v2) join_v2_by_write();
 
   // ---- environment, argv, PATH candidates ----
   std::vector<std::string> env = proc.env;
@@ -673,7 +654,7 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   // A is born in the container's cgroup v2 where the kernel can (see container_exec_clone.hpp).
   long outer = -ENOSYS;
   if (clone_into_v2) {
-    outer = clone_into_cgroup(outer_main, &a, CLONE_VM | CLONE_VFORK, cgroups.v2_dir.get(), stacks_of_outer, kStack);
+    outer = clone_into_cgroup(outer_main, &a, CLONE_VM | CLONE_VFORK, plan->v2_dir_fd.get(), stacks_of_outer, kStack);
     if (clone_into_cgroup_unsupported(outer)) {
       g_clone_into_cgroup_works.store(false, std::memory_order_relaxed);
       join_v2_by_write();

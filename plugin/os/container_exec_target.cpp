@@ -161,8 +161,17 @@ void resolve_cgroups(int procdir, int pid, TargetPlan& plan) {
     std::string what = controllers.empty() ? "cgroup v2" : "cgroup v1 hierarchy " + controllers;
     if (!m) throw_system("container exec: " + what + " of the container (" + path + ") is not mounted here", ENOENT);
     std::string dir = m->mountpoint + (m->root == "/" ? path : path.substr(m->root.size()));
-    if (controllers.empty()) plan.v2_dir = dir;
-    else plan.v1_tasks.push_back(dir + "/tasks");
+    if (controllers.empty()) {
+      plan.v2_dir = dir;
+      plan.v2_dir_fd.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!plan.v2_dir_fd) throw_system("container exec: open " + dir, errno);
+    } else {
+      std::string file = dir + "/tasks";
+      UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd) throw_system("container exec: open " + file, errno);
+      plan.v1_tasks.push_back(file);
+      plan.v1_tasks_fds.push_back(std::move(fd));
+    }
   }
 }
 
@@ -184,8 +193,13 @@ std::shared_ptr<const TargetPlan> resolve(int pid, unsigned long long start_time
   return plan;
 }
 
+struct CachedPlan {
+  std::shared_ptr<const TargetPlan> plan;
+  unsigned long last_use;
+};
 std::mutex g_plans_mutex;
-std::map<std::pair<int, unsigned long long>, std::shared_ptr<const TargetPlan>> g_plans;
+std::map<std::pair<int, unsigned long long>, CachedPlan> g_plans;
+unsigned long g_uses = 0;
 unsigned long g_resolutions = 0;
 
 }  // namespace
@@ -200,23 +214,44 @@ std::shared_ptr<const TargetPlan> target_plan(int pid, unsigned long long start_
   std::pair<int, unsigned long long> key{pid, start_time};
   {
     std::lock_guard lock(g_plans_mutex);
-    if (auto it = g_plans.find(key); it != g_plans.end()) return it->second;
+    if (auto it = g_plans.find(key); it != g_plans.end()) {
+      it->second.last_use = ++g_uses;
+      return it->second.plan;
+    }
   }
   std::shared_ptr<const TargetPlan> plan = resolve(pid, start_time);
+  // Entries of processes that are gone hold descriptors of cgroups that are (being) removed:
+  // dropped now, checked outside the lock (a few /proc reads, only when a new target comes).
+  std::vector<std::pair<int, unsigned long long>> keys, dead;
+  {
+    std::lock_guard lock(g_plans_mutex);
+    for (const auto& entry : g_plans) keys.push_back(entry.first);
+  }
+  for (const auto& k : keys)
+    if (process_start_time(k.first) != k.second) dead.push_back(k);
+  std::vector<CachedPlan> released;  // closed once the lock is let go
   std::lock_guard lock(g_plans_mutex);
   ++g_resolutions;
-  // Bounded: a node rarely has more live containers; a dead container's entry is only strings.
-  if (g_plans.size() >= 256) g_plans.clear();
-  // The same pid with another start time: that process is gone.
-  for (auto it = g_plans.lower_bound({pid, 0}); it != g_plans.end() && it->first.first == pid;)
-    it = g_plans.erase(it);
-  g_plans[key] = plan;
+  for (const auto& k : dead)
+    if (auto it = g_plans.find(k); it != g_plans.end()) {
+      released.push_back(std::move(it->second));
+      g_plans.erase(it);
+    }
+  while (g_plans.size() >= kMaxTargetPlans) {
+    auto oldest = g_plans.begin();
+    for (auto it = g_plans.begin(); it != g_plans.end(); ++it)
+      if (it->second.last_use < oldest->second.last_use) oldest = it;
+    released.push_back(std::move(oldest->second));
+    g_plans.erase(oldest);
+  }
+  g_plans[key] = CachedPlan{plan, ++g_uses};
   return plan;
 }
 
 void clear_target_plans() {
+  std::map<std::pair<int, unsigned long long>, CachedPlan> released;  // closed once the lock is let go
   std::lock_guard lock(g_plans_mutex);
-  g_plans.clear();
+  released.swap(g_plans);
 }
 
 unsigned long target_plan_resolutions() {

@@ -8,7 +8,11 @@
 // process's start time (/proc/<pid>/stat field 22), so a restarted container (new init, or a pid
 // reused by another process) never gets the plan of the one before. The cgroup paths are those
 // of the container at its first exec, as `runc exec` uses the paths recorded in its state.json
-// when the container was created. Entries hold no descriptors (nothing pinned, nothing to close).
+// when the container was created.
+// The cgroup files are kept open (ten opens of cgroupfs files cost more than the namespaces and
+// credentials together): the cache is small (kMaxTargetPlans, least recently used out) and drops
+// the entries of exited processes whenever it resolves a new one, so it keeps only a few
+// descriptors, of live containers, and none after clear_target_plans().
 #pragma once
 
 #include <fcntl.h>
@@ -20,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fd.hpp"
 
 namespace lifehook {
 
@@ -44,7 +50,11 @@ struct TargetPlan {
   // hybrid host, each v1 hierarchy). See container_exec.cpp for why "tasks" and not cgroup.procs.
   std::vector<std::string> v1_tasks;  // "<v1 cgroup dir>/tasks"
   std::string v2_dir;                 // the cgroup v2 directory; empty: none to join
+  std::vector<UniqueFd> v1_tasks_fds;  // v1_tasks opened O_WRONLY, in the same order
+  UniqueFd v2_dir_fd;                  // v2_dir opened O_DIRECTORY
 };
+
+inline constexpr size_t kMaxTargetPlans = 32;
 
 // The start time of process pid (/proc/<pid>/stat field 22); nullopt when there is no such process.
 std::optional<unsigned long long> process_start_time(int pid);
