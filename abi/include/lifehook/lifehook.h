@@ -83,12 +83,16 @@ LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, 
 /* Runs one handler and blocks until it completes. Request JSON:
    {"handler": {exactly one of "exec" | "httpGet" | "tcpSocket" | "sleep", Kubernetes field names},
     "target": {"podIP": "127.0.0.1", "ports": [{"name": "http", "containerPort": 8080}],
-               "env": [{"name": "K", "value": "V"}], "workingDir": "/", "pid": 1234},
+               "env": [{"name": "K", "value": "V"}], "workingDir": "/", "pid": 1234,
+               "netns": "/proc/1234/ns/net"},
     "timeoutMs": 1000, "purpose": "postStart|preStop|liveness|readiness|startup|oneshot"}
    Returns LIFEHOOK_OK whenever the handler ran, whatever its outcome; *result_json then holds
    {"outcome": "success|failure|timeout|canceled|error", "message": "...", "durationMs": 1.23,
     "exitCode": 0, "signal": 0, "httpStatus": 200, "output": "...", "truncated": false, "warnings": []}
-   (fields that do not apply are omitted). Invalid requests return LIFEHOOK_E_INVALID. */
+   (fields that do not apply are omitted). Invalid requests return LIFEHOOK_E_INVALID.
+   target.netns (optional, absolute path of a network namespace file): httpGet and tcpSocket create
+   their socket inside that namespace, so 127.0.0.1 is the pod's loopback; exec and sleep ignore it.
+   A namespace that cannot be entered gives outcome "error" naming target.netns. */
 LIFEHOOK_API int lifehook_run(lifehook_ctx *ctx, const char *request_json, char **result_json, char **error);
 
 /* Starts one handler asynchronously; `done` is called exactly once with the result
