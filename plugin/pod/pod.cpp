@@ -271,9 +271,15 @@ void Pod::run_hook(Container& c, Hook kind, const HandlerSpec& h, Deferred& d) {
     // against c.hook_op on the strand (which is where we are, so it cannot run before this).
     c.hook_op = ctx_.submit(req, [weak, name, instance, kind](uint64_t op, const Result& r) {
       if (auto self = weak.lock())
-        self->on_strand(
-            [name, instance, op, kind, r](Pod& p, Deferred& d) { p.on_hook_done(name, instance, op, kind, r, d); });
+        self->on_strand([name, instance, op, kind, r](Pod& p, Deferred& d) {
+          --p.hooks_in_flight_;
+          p.on_hook_done(name, instance, op, kind, r, d);
+          // The last (canceled) hook may be all that terminate or the terminal phase waited for.
+          if (p.terminating_ && !p.stopped_ && p.all_stopped()) p.stopped_ = true;
+          p.update_terminal();
+        });
     });
+    ++hooks_in_flight_;
   } catch (const std::exception& e) {
     Result r;
     r.outcome = Outcome::Error;
@@ -428,6 +434,7 @@ void Pod::instance_ended(Container& c, Deferred& d) {
 }
 
 bool Pod::all_stopped() const {
+  if (hooks_in_flight_ > 0) return false;
   for (const auto* list : {&init_, &main_})
     for (const auto& c : *list)
       if (c.alive || c.starting) return false;

@@ -137,7 +137,10 @@ class Pod : public std::enable_shared_from_this<Pod> {
   bool started_ = false;
   bool busy_ = false;  // one container start (with its postStart) at a time, as SyncPod does
   bool terminating_ = false;
-  bool stopped_ = false;   // terminating and every container stopped
+  bool stopped_ = false;   // terminating, every container stopped and every hook process reaped
+  // Hooks submitted and not yet completed, canceled ones included: a canceled hook's processes
+  // are still being killed, and terminate must not return before they are gone.
+  int hooks_in_flight_ = 0;
   bool terminal_ = false;  // Succeeded/Failed, or stopped
   bool detached_ = false;
   bool host_reports_exits_ = false;  // lifehook_pod_container_exited is how exits arrive

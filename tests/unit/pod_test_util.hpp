@@ -4,12 +4,15 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -35,6 +38,15 @@ struct Ctx {
     char* err = nullptr;
     EXPECT_EQ(lifehook_ctx_new(nullptr, &ctx, &err), LIFEHOOK_OK) << (err ? err : "");
     lifehook_free(err);
+    // LIFEHOOK_TEST_LOG=0..5 routes the library's log (0 = trace) to stderr: the way to see what a
+    // pod was doing when a test timed out.
+    if (const char* level = std::getenv("LIFEHOOK_TEST_LOG"); level && ctx)
+      lifehook_ctx_set_logger(ctx, &Ctx::to_stderr, nullptr, std::atoi(level));
+  }
+  static void to_stderr(void*, int level, const char* message) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+    std::fprintf(stderr, "[lifehook %d %lld.%06lld] %s\n", level, static_cast<long long>(us / 1000000),
+                 static_cast<long long>(us % 1000000), message);
   }
   ~Ctx() { lifehook_ctx_free(ctx); }
 };
@@ -147,8 +159,14 @@ inline int count_processes(const std::string& marker) {
   if (!d) return 0;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // read(2), not ifstream: a process exiting mid-read makes the read fail with ESRCH, which
+    // libstdc++'s filebuf turns into an exception.
+    std::string cmd;
+    int fd = ::open((std::string("/proc/") + e->d_name + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(fd, buf, sizeof buf)) > 0;) cmd.append(buf, static_cast<size_t>(got));
+    ::close(fd);
     for (auto& c : cmd)
       if (c == '\0') c = ' ';
     if (cmd.find(marker) != std::string::npos && cmd.find("pod_test_marker_scan") == std::string::npos) {
@@ -160,10 +178,13 @@ inline int count_processes(const std::string& marker) {
   return n;
 }
 
-// A marker unique to this test run, usable as a sleep duration: "600.<pid><n>".
+// A marker unique to this test run, usable as a sleep duration: "600.<pid, 7 digits><n, 4 digits>"
+// (fixed widths, so two test processes running side by side can never produce the same one).
 inline std::string marker_sleep() {
   static int n = 0;
-  return "600." + std::to_string(getpid()) + std::to_string(++n);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "600.%07d%04d", static_cast<int>(getpid()), ++n % 10000);
+  return buf;
 }
 
 inline std::string read_file(const std::string& path) {
