@@ -4,13 +4,19 @@
 // directory of the container's process spec (config.json of its OCI bundle).
 //
 // How (pitfalls X4, X6, X12, X13, K16):
-//   parent  prepares everything: config.json parsed and its seccomp profile compiled to BPF (both
-//           cached per bundle), /proc/<pid>/ns/* of the target opened (only those that differ
-//           from ours), the target's cgroup.procs files opened (v1 hierarchies and the v2 one),
-//           argv/envp/PATH candidates laid out. Then clone(CLONE_VM | CLONE_VFORK) of A.
-//   A       (single-threaded, own fs struct) writes "0" into each cgroup.procs, sets the OOM
-//           score, then setns() in runc's order: user first, then ipc, uts, net, pid, mnt,
-//           cgroup. A pid namespace only applies to children, so A clones G with
+//   parent  prepares everything: config.json parsed and its seccomp profile compiled to BPF
+//           (cached per bundle, revalidated by the file's identity), the target's plan (cached
+//           per pid + start time, container_exec_target.hpp: the namespaces that differ from ours,
+//           its cgroup files kept open), a pidfd of the target, argv/envp/PATH candidates laid
+//           out. Then clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP) of A straight into the
+//           container's cgroup v2 (container_exec_clone.hpp; a plain clone where the kernel
+//           cannot).
+//   A       (single-threaded, own fs struct) writes "0" into the "tasks" file of each v1
+//           hierarchy (no global lock, no RCU grace period: see container_exec.cpp), sets the OOM
+//           score, then joins the namespaces: one setns(pidfd, all flags) on Linux 5.8+ (the
+//           kernel applies them as runc's order would, user first), else one setns per
+//           /proc/<pid>/ns file in runc's order: user, ipc, uts, net, pid, mnt, cgroup. A pid
+//           namespace only applies to children, so A clones G with
 //           CLONE_VM | CLONE_VFORK | CLONE_PARENT and exits once G has exec'd.
 //   G       is in the container's pid namespace but is OUR child (CLONE_PARENT), so it is watched
 //           and reaped through its pidfd like any other child: exact exit codes and signals, no
@@ -53,7 +59,8 @@ struct ContainerSpawned {
 // not be set up or exec'd (errno and the step that failed), Error(LIFEHOOK_E_SYSTEM) otherwise.
 ContainerSpawned spawn_in_container(const ContainerExecSpec& spec);
 
-// Drops the cached parse of config.json files (tests; the cache also revalidates by mtime/size).
+// Drops the cached parse of config.json files and the cached target plans, closing their files
+// (tests; the caches also revalidate: config.json by identity, mtime and size, plans by start time).
 void clear_container_exec_cache();
 
 }  // namespace lifehook

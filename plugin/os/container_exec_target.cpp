@@ -46,12 +46,13 @@ std::vector<std::string> split(std::string_view s, char sep) {
 namespace {
 
 // Field 22 of a /proc/<pid>/stat text; the command (field 2) may hold blanks and parentheses.
+// nullopt for a zombie: it has no namespaces left to join and its cgroups may be gone.
 std::optional<unsigned long long> start_time_of(const std::string& stat) {
   size_t paren = stat.rfind(')');
   if (paren == std::string::npos) return std::nullopt;
   std::vector<std::string> fields = split(std::string_view(stat).substr(paren + 1), ' ');
   // fields[0] is empty (the blank after ')'), fields[1] is field 3 (state): field 22 is fields[20].
-  if (fields.size() <= 20) return std::nullopt;
+  if (fields.size() <= 20 || fields[1] == "Z" || fields[1] == "X") return std::nullopt;
   char* end = nullptr;
   unsigned long long v = std::strtoull(fields[20].c_str(), &end, 10);
   if (end == fields[20].c_str()) return std::nullopt;

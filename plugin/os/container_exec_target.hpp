@@ -56,7 +56,8 @@ struct TargetPlan {
 
 inline constexpr size_t kMaxTargetPlans = 32;
 
-// The start time of process pid (/proc/<pid>/stat field 22); nullopt when there is no such process.
+// The start time of process pid (/proc/<pid>/stat field 22); nullopt when there is no such
+// process or it is a zombie.
 std::optional<unsigned long long> process_start_time(int pid);
 
 // The plan for the process that has pid and started at start_time: cached, or resolved now
