@@ -6,8 +6,11 @@
 //              created the same way (vfork-style clone, CLONE_PARENT for the pid namespace);
 //              a naive fork()-based version is printed for reference
 // Prints median and p99 of each and the ratios. Needs root, runc and busybox-static.
-// Usage: container_exec_bench [iterations] [container]   (runc exec gets a tenth of them, at least 20;
-//        "container": only the library's path, for profiling it with perf or strace)
+// Usage: container_exec_bench [iterations] [container|all] [gap-ms]
+//   runc exec gets a tenth of the iterations, at least 20; "container": only the library's path,
+//   for profiling it with perf or strace; gap-ms: a pause before each run, outside the measured
+//   time (what a probe every few seconds sees: kernel state that a tight loop keeps warm, such as
+//   an RCU grace period of a cgroup migration, has gone cold by then)
 #include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
@@ -39,10 +42,13 @@ struct Stats {
   double median_us = 0, p99_us = 0;
 };
 
+int g_gap_ms = 0;
+
 Stats measure(int n, const std::function<void()>& once) {
   once();  // warm-up (caches, page faults)
   std::vector<double> us;
   for (int i = 0; i < n; ++i) {
+    if (g_gap_ms > 0) ::usleep(static_cast<useconds_t>(g_gap_ms) * 1000);
     auto t0 = Clock::now();
     once();
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
@@ -102,6 +108,7 @@ int main(int argc, char** argv) {
   }
   int n = argc > 1 ? std::atoi(argv[1]) : 300;
   int n_runc = std::max(20, n / 10);
+  g_gap_ms = argc > 3 ? std::atoi(argv[3]) : 0;
   RuncContainer c;
   check(c.ok(), c.error().c_str());
 
@@ -165,7 +172,8 @@ int main(int argc, char** argv) {
     check(wait_for(pid) == 0, "fork+setns+fork+exec of true");
   });
 
-  std::printf("true inside a running runc container (%d runs; runc exec %d runs)\n", n, n_runc);
+  std::printf("true inside a running runc container (%d runs; runc exec %d runs; %d ms pause before each)\n", n,
+              n_runc, g_gap_ms);
   std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "container mode (library)", ours.median_us, ours.p99_us);
   std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "runc exec", runc.median_us, runc.p99_us);
   std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "floor: setns+fork+exec", floor.median_us, floor.p99_us);
