@@ -4,22 +4,16 @@
 // /proc/<pid>/ns/net of the container and as the sandbox's namespace file the driver hands out —
 // and without target.netns they do not (nothing listens on that port of the host). Last, the oci
 // driver's own hooks: it fills target.netns, so a pod's httpGet hook on 127.0.0.1 reaches the pod.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
-#include "lifehook/lifehook.h"
 #include "oci_fixture.hpp"
 #include "plugin/drivers/oci_sandbox.hpp"
+#include "tests/unit/api_support.hpp"
 #include "tests/unit/pod_test_util.hpp"
 
 namespace lifehook::testing {
@@ -29,23 +23,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // lifehook_run of one request on a fresh context; the result document.
-json run(const json& request) {
-  lifehook_ctx* ctx = nullptr;
-  char* error = nullptr;
-  if (lifehook_ctx_new(nullptr, &ctx, &error) != LIFEHOOK_OK) {
-    ADD_FAILURE() << "lifehook_ctx_new: " << (error ? error : "");
-    lifehook_free(error);
-    return json::object();
-  }
-  char* result = nullptr;
-  int rc = lifehook_run(ctx, request.dump().c_str(), &result, &error);
-  EXPECT_EQ(rc, LIFEHOOK_OK) << (error ? error : "");
-  json r = rc == LIFEHOOK_OK ? json::parse(result) : json::object();
-  lifehook_free(result);
-  lifehook_free(error);
-  lifehook_ctx_free(ctx);
-  return r;
-}
+json run(const json& request) { return lifehook_test::Ctx().run(request.dump()); }
 
 json http_get(int port, const std::string& netns) {
   json r = {{"handler", {{"httpGet", {{"port", port}, {"path", "/index.html"}}}}},
@@ -61,26 +39,13 @@ json tcp_socket(int port, const std::string& netns) {
   return run(r);
 }
 
-// A port on the host's 127.0.0.1 where nothing listens (bound by the kernel's choice, released).
-int free_host_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
 TEST(PodNetworkHandlers, HttpGetAndTcpSocketReachAServerOnThePodsLoopback) {
   SKIP_WITHOUT_RUNC();
   static std::atomic<int> counter{0};
   std::string dir = fs::path(test_runtime_root()).parent_path().string() + "/netns-pod-" + std::to_string(counter++);
   auto sandbox = std::make_unique<drivers::PodSandbox>(dir + "/sandbox", "netpod");
-  int port = free_host_port();
-  int closed = port == 65535 ? port - 1 : port + 1;  // nothing listens there, inside or on the host
+  int port = lifehook_test::closed_port();
+  int closed = port == 65535 ? port - 1 : port + 1;  // nothing listens there inside the pod
 
   BundleOptions opts;
   opts.args = {"httpd", "-f", "-p", "127.0.0.1:" + std::to_string(port), "-h", "/tmp"};
@@ -92,13 +57,8 @@ TEST(PodNetworkHandlers, HttpGetAndTcpSocketReachAServerOnThePodsLoopback) {
     std::ofstream(c.bundle() + "/rootfs/tmp/index.html") << "served by busybox httpd in the pod\n";
     const std::string proc_netns = "/proc/" + std::to_string(c.pid()) + "/ns/net";
 
-    json r;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    do {  // httpd is listening within milliseconds of the container start
-      r = http_get(port, proc_netns);
-      if (r.value("outcome", "") == "success") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } while (std::chrono::steady_clock::now() < deadline);
+    json r;  // httpd is listening within milliseconds of the container start
+    lifehook_test::eventually([&] { return (r = http_get(port, proc_netns)).value("outcome", "") == "success"; });
     EXPECT_EQ(r["outcome"], "success") << r.dump();
     EXPECT_EQ(r["httpStatus"], 200);
     EXPECT_EQ(r["output"], "served by busybox httpd in the pod\n");
@@ -134,7 +94,7 @@ TEST(PodNetworkHandlers, HttpGetAndTcpSocketReachAServerOnThePodsLoopback) {
 // hook would fail with FailedPreStopHook).
 TEST(PodNetworkHandlers, TheOciDriversHooksRunInThePodNetwork) {
   SKIP_WITHOUT_RUNC();
-  int port = free_host_port();
+  int port = lifehook_test::closed_port();
   json container = {
       {"name", "web"},
       // As pid 1 httpd would ignore SIGTERM; the shell ends on it, so the test does not wait out the grace.
@@ -155,9 +115,7 @@ TEST(PodNetworkHandlers, TheOciDriversHooksRunInThePodNetwork) {
     std::string netns = run_command("ls " + state + "/*/sandbox/netns 2>/dev/null");
     if (!netns.empty() && netns.back() == '\n') netns.pop_back();
     ASSERT_FALSE(netns.empty());
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (tcp_socket(port, netns).value("outcome", "") != "success" && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    lifehook_test::eventually([&] { return tcp_socket(port, netns).value("outcome", "") == "success"; });
     ASSERT_EQ(lifehook_pod_terminate(pod.pod, 5000), LIFEHOOK_OK);
     std::vector<std::string> reasons = pod.events.reasons();
     for (const auto& r : reasons) EXPECT_NE(r, "FailedPreStopHook:web") << pod.events.snapshot().back().dump();
