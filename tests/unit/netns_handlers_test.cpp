@@ -225,8 +225,8 @@ TEST(NetnsHandlers, ANamespaceThatCannotBeEnteredIsAnErrorNamingTheField) {
 TEST(NetnsHandlers, NetnsMustBeANonEmptyAbsolutePath) {
   Ctx ctx;
   for (const char* bad : {R"("proc/1/ns/net")", R"("")", "42"}) {
-    std::string request = R"({"handler":{"tcpSocket":{"host":"127.0.0.1","port":1}},"target":{"netns":)" +
-                          std::string(bad) + "}}";
+    std::string request =
+        R"({"handler":{"tcpSocket":{"host":"127.0.0.1","port":1}},"target":{"netns":)" + std::string(bad) + "}}";
     char* result = nullptr;
     char* error = nullptr;
     EXPECT_EQ(lifehook_run(ctx.get(), request.c_str(), &result, &error), LIFEHOOK_E_INVALID) << bad;
