@@ -20,7 +20,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -199,12 +198,18 @@ class Core : public std::enable_shared_from_this<Core> {
   // True once the container's init has exec'd the user's program. runc removes the exec fifo just
   // before `runc init` execs, so a program that cannot be exec'd would otherwise look started for an
   // instant; a process that is gone already is left to the exit path (inst->exited).
+  // Plain read(2): the process may exit mid-read (ESRCH), and libstdc++'s filebuf throws on that
+  // — an exception that escaped this poll ended it, and the start was never reported.
   static bool init_has_execed(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.empty()) return false;
+    UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    char buf[64];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) < 0 && errno == EINTR) {
+    }
+    if (n <= 0) return false;
     static const std::string runc_init("runc\0init", 9);
-    return cmdline.compare(0, runc_init.size(), runc_init) != 0;
+    return std::string(buf, static_cast<size_t>(n)).compare(0, runc_init.size(), runc_init) != 0;
   }
 
   // The container counts as started once the runtime has recorded its init pid, removed the

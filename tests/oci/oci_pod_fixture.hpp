@@ -91,11 +91,26 @@ class OciPodDirs {
     }
     std::string mounts = run_command("grep -F " + shell_quote(base_) + " /proc/self/mountinfo");
     if (!mounts.empty()) out += "mounts: " + mounts;
-    std::string token = "lh-" + pod_name + "-";
-    std::string in_cgroup = run_command("grep -lF " + shell_quote(token) + " /proc/[0-9]*/cgroup 2>/dev/null");
+    // Container ids are lh-<pod>-<container>-<pid of the library's host>-<n>.
+    std::string token = "lh-" + pod_name + "-[^/]*-" + std::to_string(::getpid()) + "-";
+    std::string in_cgroup = run_command("grep -lE " + shell_quote(token) + " /proc/[0-9]*/cgroup 2>/dev/null");
     if (!in_cgroup.empty()) out += "processes in the pod's cgroups: " + in_cgroup;
     for (const auto& child : children()) out += "child process: " + child + "\n";
     return out;
+  }
+
+  // What the runtime and the pods look like right now, for a failure message: `runc list`, the
+  // files under the state dir with the runtime's logs, and the process tree below this process.
+  std::string snapshot() const {
+    return "runc list:\n" + run_command("runc --root " + root() + " list 2>&1") + "state:\n" +
+           run_command("find " + state() + " -maxdepth 2 2>&1; tail -n 5 " + state() + "/*/*/container.log 2>&1") +
+           "pidfds of this process:\n" +
+           run_command("for f in /proc/" + std::to_string(::getpid()) +
+                       "/fd/*; do [ \"$(readlink $f)\" = 'anon_inode:[pidfd]' ] && grep -H Pid /proc/" +
+                       std::to_string(::getpid()) + "/fdinfo/${f##*/}; done 2>/dev/null") +
+           "processes:\n" +
+           run_command("ps -o pid,ppid,stat,etimes,wchan:24,args --forest -g $(ps -o sid= " +
+                       std::to_string(::getpid()) + ") 2>&1");
   }
 
   // "pid state (comm)" of every process whose parent is this one (zombies included).

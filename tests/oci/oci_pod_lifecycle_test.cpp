@@ -375,7 +375,8 @@ TEST(OciPodLifecycle, HundredCreateDestroyCyclesLeaveNothing) {
                      pod_json(name, json::array({container("a", "true")}), json::array(), {{"restartPolicy", "Never"}}),
                      dirs.options());
     ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
-    ASSERT_EQ(lifehook_pod_wait(pod.pod, 20000), LIFEHOOK_OK) << "cycle " << i << ": " << pod.status().dump();
+    ASSERT_EQ(lifehook_pod_wait(pod.pod, 20000), LIFEHOOK_OK) << "cycle " << i << ": " << pod.status().dump() << "\n"
+                                                              << dirs.snapshot();
     ASSERT_EQ(pod.status()["phase"], "Succeeded") << "cycle " << i;
   }
   double total = ms_since(t0);
