@@ -146,10 +146,16 @@ int main(int argc, char** argv) {
   char true_path[] = "/bin/true";
   char* true_argv[] = {true_path, nullptr};
   char* no_env[] = {nullptr};
-  void* floor_stacks = ::mmap(nullptr, 128 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void* floor_stacks =
+      ::mmap(nullptr, 128 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   Stats floor = measure(n, [&] {
-    FloorArgs fa{ns_fds.data(), static_cast<int>(ns_fds.size()), true_path, true_argv, no_env,
-                 static_cast<char*>(floor_stacks) + 64 * 1024, -1};
+    FloorArgs fa{ns_fds.data(),
+                 static_cast<int>(ns_fds.size()),
+                 true_path,
+                 true_argv,
+                 no_env,
+                 static_cast<char*>(floor_stacks) + 64 * 1024,
+                 -1};
     int outer = ::clone(floor_outer, static_cast<char*>(floor_stacks) + 128 * 1024, CLONE_VM | CLONE_VFORK, &fa);
     check(outer > 0, "clone");
     wait_for(outer);
@@ -172,13 +178,12 @@ int main(int argc, char** argv) {
     check(wait_for(pid) == 0, "fork+setns+fork+exec of true");
   });
 
-  std::printf("true inside a running runc container (%d runs; runc exec %d runs; %d ms pause before each)\n", n,
-              n_runc, g_gap_ms);
+  std::printf("true inside a running runc container (%d runs; runc exec %d runs; %d ms pause before each)\n", n, n_runc,
+              g_gap_ms);
   std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "container mode (library)", ours.median_us, ours.p99_us);
   std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "runc exec", runc.median_us, runc.p99_us);
   std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "floor: setns+fork+exec", floor.median_us, floor.p99_us);
-  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "(naive fork()-based floor)", naive.median_us,
-              naive.p99_us);
+  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "(naive fork()-based floor)", naive.median_us, naive.p99_us);
   std::printf("  runc exec / container mode:  %.1fx (median)  %.1fx (p99)\n", runc.median_us / ours.median_us,
               runc.p99_us / ours.p99_us);
   std::printf("  container mode / floor:      %.2fx (median)  %.2fx (p99)\n", ours.median_us / floor.median_us,

@@ -20,8 +20,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -106,8 +106,10 @@ std::shared_ptr<const PreparedBundle> prepare_bundle(const std::string& bundle) 
 }
 
 std::shared_ptr<const PreparedBundle> cached_bundle(const std::string& bundle) {
-  if (bundle.empty()) throw_invalid("target.bundle", "is required to exec inside a container (its config.json gives "
-                                                     "user, capabilities, seccomp, env and cwd)");
+  if (bundle.empty())
+    throw_invalid("target.bundle",
+                  "is required to exec inside a container (its config.json gives "
+                  "user, capabilities, seccomp, env and cwd)");
   std::string file = bundle + "/config.json";
   struct stat st;
   if (::stat(file.c_str(), &st) != 0)
@@ -140,8 +142,8 @@ int last_capability() {
 // Namespaces and cgroups of the target (what does not change is in TargetPlan).
 
 struct NsJoin {
-  int fd;     // a /proc/<pid>/ns/* file, or the target's pidfd (all namespaces in one call)
-  int flag;   // CLONE_NEW*, several for a pidfd
+  int fd;    // a /proc/<pid>/ns/* file, or the target's pidfd (all namespaces in one call)
+  int flag;  // CLONE_NEW*, several for a pidfd
 };
 
 // setns(pidfd, CLONE_NEW*|...) (Linux 5.8) joins all namespaces of a process in one call and one
@@ -372,8 +374,10 @@ LIFEHOOK_CHILD_SIDE int inner_main(void* raw) {
     for (index = 0; index < a.candidate_count; ++index) {
       syscall(SYS_execve, a.candidates[index], a.argv, a.envp);
       int e = errno;
-      if (e == EACCES) first_err = EACCES;
-      else if (e != ENOENT && e != ENOTDIR) break;
+      if (e == EACCES)
+        first_err = EACCES;
+      else if (e != ENOENT && e != ENOTDIR)
+        break;
     }
     if (index >= a.candidate_count) {
       index = a.candidate_count - 1;
@@ -522,7 +526,8 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   if (!start) throw gone();
   std::shared_ptr<const TargetPlan> plan = target_plan(pid, *start);
   // A time namespace can only be joined by a process that shares no memory (setns: EUSERS).
-  if (plan->time_ns_differs) out.warnings.push_back("the container's time namespace is not joined (clocks are the host's)");
+  if (plan->time_ns_differs)
+    out.warnings.push_back("the container's time namespace is not joined (clocks are the host's)");
 
   std::vector<UniqueFd> ns_fds;
   std::vector<NsJoin> ns;
@@ -672,8 +677,8 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (outer < 0 && clone_into_v2)
-    throw SpawnError(clone_err, "joining the container's cgroup (clone3 into " + plan->v2_dir + "): " +
-                                    std::strerror(clone_err));
+    throw SpawnError(clone_err,
+                     "joining the container's cgroup (clone3 into " + plan->v2_dir + "): " + std::strerror(clone_err));
   if (outer < 0) throw_system("container exec: clone", clone_err);
   siginfo_t info;
   while (::waitid(P_PID, static_cast<id_t>(outer), &info, WEXITED | __WALL) < 0 && errno == EINTR) {
@@ -690,7 +695,8 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
     if (stage == Stage::Setns && a.fail_index < static_cast<int>(ns.size())) {
       std::string names;
       for (const NsKind& k : kContainerNamespaces)
-        if (k.flag & ns[static_cast<size_t>(a.fail_index)].flag) names += (names.empty() ? "" : ", ") + std::string(k.name);
+        if (k.flag & ns[static_cast<size_t>(a.fail_index)].flag)
+          names += (names.empty() ? "" : ", ") + std::string(k.name);
       what += " (" + names + ")";
     }
     if (stage == Stage::CloneInner && err == ENOMEM) what += " (the container's init has exited)";

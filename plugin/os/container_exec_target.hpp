@@ -35,10 +35,9 @@ struct NsKind {
 };
 // runc's order (libcontainer/configs NamespaceTypes): user first, so that the rest is joined
 // with the capabilities the user namespace gives; then ipc, uts, net, pid, mnt, cgroup.
-inline constexpr NsKind kContainerNamespaces[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},
-                                                  {"uts", CLONE_NEWUTS},   {"net", CLONE_NEWNET},
-                                                  {"pid", CLONE_NEWPID},   {"mnt", CLONE_NEWNS},
-                                                  {"cgroup", CLONE_NEWCGROUP}};
+inline constexpr NsKind kContainerNamespaces[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},      {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID},   {"mnt", CLONE_NEWNS},  {"cgroup", CLONE_NEWCGROUP}};
 
 struct TargetPlan {
   int pid = -1;
@@ -48,8 +47,8 @@ struct TargetPlan {
   bool time_ns_differs = false;  // not joinable by a process that shares memory: a warning
   // The cgroups of the target that we are not in (runc exec joins them all: the v2 one and, on a
   // hybrid host, each v1 hierarchy). See container_exec.cpp for why "tasks" and not cgroup.procs.
-  std::vector<std::string> v1_tasks;  // "<v1 cgroup dir>/tasks"
-  std::string v2_dir;                 // the cgroup v2 directory; empty: none to join
+  std::vector<std::string> v1_tasks;   // "<v1 cgroup dir>/tasks"
+  std::string v2_dir;                  // the cgroup v2 directory; empty: none to join
   std::vector<UniqueFd> v1_tasks_fds;  // v1_tasks opened O_WRONLY, in the same order
   UniqueFd v2_dir_fd;                  // v2_dir opened O_DIRECTORY
 };

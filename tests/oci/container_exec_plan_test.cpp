@@ -27,8 +27,8 @@ int open_descriptors() {
 }
 
 // Where a process runs: its network and mount namespaces and its cgroups.
-const std::vector<std::string> kWhere = {"sh", "-c",
-                                         "readlink /proc/self/ns/net; readlink /proc/self/ns/mnt; cat /proc/self/cgroup"};
+const std::vector<std::string> kWhere = {
+    "sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/mnt; cat /proc/self/cgroup"};
 
 std::string runc_view(const RuncContainer& c) { return c.runc_exec(kWhere); }
 
