@@ -14,6 +14,8 @@
 // runc-exec-parity exec, see plugin/os/container_exec.hpp).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,12 +64,41 @@ std::string tail_of_file(const std::string& path, size_t max = 2000) {
   return text.size() > max ? text.substr(text.size() - max) : text;
 }
 
+// PIDFD_GET_INFO with PIDFD_INFO_EXIT (Linux 6.15): a pidfd keeps its process's wait status after
+// someone else reaped it. Defined here because distribution headers predate it.
+struct PidfdExitInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;  // a wait status
+};
+static_assert(sizeof(PidfdExitInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+
+// The container init's own wait status, read from its pidfd once `<runtime> run` (its parent) has
+// reaped it: runc's exit code folds "killed by signal n" and "exit 128+n" into one number. False
+// when the kernel cannot tell (older than 6.15) or we never got a pidfd: runc's code is used then.
+bool init_wait_status(int pidfd, int& code, int& sig) {
+  if (pidfd < 0) return false;
+  PidfdExitInfo info{};
+  info.mask = 1u << 3;  // PIDFD_INFO_EXIT
+  if (::ioctl(pidfd, _IOWR(0xFF, 11, PidfdExitInfo), &info) != 0 || !(info.mask & (1u << 3))) return false;
+  if (WIFEXITED(info.exit_code)) {
+    code = WEXITSTATUS(info.exit_code), sig = 0;
+  } else if (WIFSIGNALED(info.exit_code)) {
+    sig = WTERMSIG(info.exit_code), code = 128 + sig;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 struct Instance {
   std::string id;
   std::string bundle;
   std::shared_ptr<Child> run;  // the foreground `<runtime> run`
   std::unique_ptr<boost::asio::steady_timer> poll;
   int pid = -1;
+  UniqueFd init_pidfd;  // the container's init, for its exact wait status (see init_wait_status)
   bool started = false;
   bool exited = false;  // the runtime run process has exited (status below)
   ExitStatus status;
@@ -161,7 +192,7 @@ class Core : public std::enable_shared_from_this<Core> {
       if (!self || !i) return;
       i->exited = true;
       i->status = st;
-      if (i->started && !self->closing_) self->report_exit(name, st);
+      if (i->started && !self->closing_) self->report_exit(name, *i);
     });
     auto deadline = std::chrono::steady_clock::now() + 30s;
     boost::asio::post(strand_, [self = shared_from_this(), inst, name = c.name, done = std::move(done), deadline]() mutable {
@@ -227,7 +258,7 @@ class Core : public std::enable_shared_from_this<Core> {
       // It ran and is already done (a short command): report the start, then the exit.
       inst->started = true;
       done(start_info(*inst), {});
-      return report_exit(name, inst->status);
+      return report_exit(name, *inst);
     }
     std::string state_dir = options_.root + "/" + inst->id;
     int pid = -1;
@@ -237,7 +268,12 @@ class Core : public std::enable_shared_from_this<Core> {
     } catch (const std::exception&) {
       pid = -1;  // being written
     }
-    if (pid > 0) inst->pid = pid;
+    if (pid > 0 && !inst->init_pidfd) {
+      // From the first sight of it: `runc init` becomes the container's program (same process),
+      // and it is not reaped before its parent (`run`, which we have not seen exit) waits for it.
+      inst->pid = pid;
+      inst->init_pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    }
     if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0 && init_has_execed(pid)) {
       inst->started = true;
       done(start_info(*inst), {});
@@ -265,8 +301,11 @@ class Core : public std::enable_shared_from_this<Core> {
     return info;
   }
 
-  void report_exit(const std::string& name, const ExitStatus& st) {
+  void report_exit(const std::string& name, const Instance& inst) {
+    const ExitStatus& st = inst.status;
     int code = st.exit_code, sig = st.signal;
+    if (st.known && st.signal == 0 && init_wait_status(inst.init_pidfd.get(), code, sig))
+      return on_exit_(name, code, sig);
     if (!st.known) code = -1, sig = 0;
     else if (sig > 0) code = 128 + sig;                         // the runtime itself was killed
     else if (code > 128 && code < 128 + 65) sig = code - 128;  // runc: 128 + the container's signal
