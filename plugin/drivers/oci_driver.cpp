@@ -5,8 +5,10 @@
 //
 // Supervision without a subreaper: each container runs under a foreground `<runtime> run`, which
 // is our child (watched through its pidfd like any other) and stays the parent of the container's
-// init, so its exit status is the container's (128+signal when a signal ended it) — no
-// per-container supervisor binary and no PR_SET_CHILD_SUBREAPER in the host.
+// init, so its exit tells when the container ended — no per-container supervisor binary and no
+// PR_SET_CHILD_SUBREAPER in the host. How it ended comes from a pidfd of the container's init,
+// which keeps the wait status after `run` reaped it (Linux 6.15+): exact exit code or signal.
+// Older kernels get runc's exit code, where "exit 128+n" and "killed by signal n" look the same.
 // Stop: `<runtime> kill <id> <signal>`; kill: `<runtime> kill <id> KILL`; remove and destruction:
 // `<runtime> delete -f <id>`, the bundle and the sandbox are removed: nothing is left in
 // `runc list` or in the state directories.
