@@ -10,6 +10,7 @@
 #include "../handlers/curl_multi.hpp"
 #include "errors.hpp"
 #include "os/cgroup.hpp"
+#include "os/container_exec.hpp"
 #include "operation.hpp"
 
 namespace lifehook {
@@ -78,6 +79,7 @@ Context::Context(const ContextOptions& options)
     throw;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  count_live(+1);
 }
 
 void Context::loop() {
@@ -132,6 +134,21 @@ Context::~Context() {
   // Destroy abandoned handlers now, while env_ (which they may refer to) still exists; this also
   // joins Asio's resolver thread.
   io_.discard_pending();
+  count_live(-1);
+}
+
+namespace {
+// Contexts alive in this process. The container-exec plan cache is process-wide (one container is
+// one plan whichever context execs into it); when the last context goes, so does the cache and
+// every descriptor it holds, so lifehook_ctx_free leaves nothing open and dlclose is clean.
+std::mutex g_live_mutex;
+int g_live_contexts = 0;
+}  // namespace
+
+void Context::count_live(int delta) {
+  std::lock_guard<std::mutex> lock(g_live_mutex);
+  g_live_contexts += delta;
+  if (g_live_contexts == 0) clear_container_exec_cache();
 }
 
 bool Context::on_loop_thread() const { return t_loop_owner == this; }

@@ -74,6 +74,8 @@ class Context {
   friend class Operation;
   void finished(uint64_t op);
   void loop();  // body of each event-loop thread
+  // Counts the contexts of this process; the last one out releases process-wide caches.
+  static void count_live(int delta);
 
   ContextOptions options_;
   Logger logger_;

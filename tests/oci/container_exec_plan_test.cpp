@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "container_exec_helpers.hpp"
+#include "lifehook/lifehook.h"
 #include "oci_fixture.hpp"
 #include "plugin/errors.hpp"
 #include "plugin/os/container_exec_target.hpp"
@@ -126,6 +127,29 @@ TEST(ContainerExecPlan, NoDescriptorsOfExitedContainersAreKept) {
   // c's entry was dropped when d's plan was made: only d's files are open now.
   EXPECT_EQ(open_descriptors() - baseline, held);
   clear_container_exec_cache();
+  EXPECT_EQ(open_descriptors(), baseline);
+}
+
+// The cache is process-wide, but lifehook_ctx_free of the last context releases it: a host that
+// frees its contexts (and then dlcloses the library) keeps no descriptor of ours.
+TEST(ContainerExecPlan, FreeingTheLastContextReleasesTheCache) {
+  SKIP_WITHOUT_RUNC();
+  RuncContainer c;
+  ASSERT_TRUE(c.ok()) << c.error();
+  clear_container_exec_cache();
+  int baseline = open_descriptors();
+  lifehook_ctx* ctx = nullptr;
+  char* err = nullptr;
+  ASSERT_EQ(lifehook_ctx_new(nullptr, &ctx, &err), LIFEHOOK_OK) << (err ? err : "");
+  nlohmann::json req = {{"handler", {{"exec", {{"command", {"true"}}}}}},
+                        {"target", {{"pid", c.pid()}, {"bundle", c.bundle()}, {"execMode", "container"}}}};
+  char* result = nullptr;
+  ASSERT_EQ(lifehook_run(ctx, req.dump().c_str(), &result, &err), LIFEHOOK_OK) << (err ? err : "");
+  EXPECT_EQ(nlohmann::json::parse(result).value("exitCode", -1), 0) << result;
+  lifehook_free(result);
+  EXPECT_EQ(exec_in_container(c.pid(), c.bundle(), {"true"}).exit_code, 0);
+  EXPECT_GT(open_descriptors(), baseline) << "the plan keeps the container's cgroup files open";
+  lifehook_ctx_free(ctx);
   EXPECT_EQ(open_descriptors(), baseline);
 }
 
