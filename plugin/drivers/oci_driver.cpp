@@ -16,7 +16,6 @@
 // runc-exec-parity exec, see plugin/os/container_exec.hpp).
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +35,7 @@
 #include "../context.hpp"
 #include "../errors.hpp"
 #include "../os/child.hpp"
+#include "../os/pidfd_exit.hpp"
 #include "../os/spawn.hpp"
 #include "driver.hpp"
 #include "oci_bundle.hpp"
@@ -66,28 +66,16 @@ std::string tail_of_file(const std::string& path, size_t max = 2000) {
   return text.size() > max ? text.substr(text.size() - max) : text;
 }
 
-// PIDFD_GET_INFO with PIDFD_INFO_EXIT (Linux 6.15): a pidfd keeps its process's wait status after
-// someone else reaped it. Defined here because distribution headers predate it.
-struct PidfdExitInfo {
-  uint64_t mask;
-  uint64_t cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;  // a wait status
-};
-static_assert(sizeof(PidfdExitInfo) == 64, "PIDFD_INFO_SIZE_VER0");
-
 // The container init's own wait status, read from its pidfd once `<runtime> run` (its parent) has
 // reaped it: runc's exit code folds "killed by signal n" and "exit 128+n" into one number. False
 // when the kernel cannot tell (older than 6.15) or we never got a pidfd: runc's code is used then.
 bool init_wait_status(int pidfd, int& code, int& sig) {
-  if (pidfd < 0) return false;
-  PidfdExitInfo info{};
-  info.mask = 1u << 3;  // PIDFD_INFO_EXIT
-  if (::ioctl(pidfd, _IOWR(0xFF, 11, PidfdExitInfo), &info) != 0 || !(info.mask & (1u << 3))) return false;
-  if (WIFEXITED(info.exit_code)) {
-    code = WEXITSTATUS(info.exit_code), sig = 0;
-  } else if (WIFSIGNALED(info.exit_code)) {
-    sig = WTERMSIG(info.exit_code), code = 128 + sig;
+  std::optional<int> status = pidfd_wait_status(pidfd);
+  if (!status) return false;
+  if (WIFEXITED(*status)) {
+    code = WEXITSTATUS(*status), sig = 0;
+  } else if (WIFSIGNALED(*status)) {
+    sig = WTERMSIG(*status), code = 128 + sig;
   } else {
     return false;
   }

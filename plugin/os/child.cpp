@@ -3,10 +3,10 @@
 // reused while the child is our unreaped zombie). Our children are clone children (exit signal
 // 0, spawn.cpp), hence __WALL.
 #include "child.hpp"
+#include "pidfd_exit.hpp"
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,27 +22,15 @@ namespace lifehook {
 
 namespace {
 
-// PIDFD_GET_INFO (Linux 6.13; the exit status since 6.15): a pidfd keeps the exit status even when
-// the process was reaped by someone else — the kernel's auto-reap for a host with SIGCHLD ignored,
-// or a host calling waitpid(-1, __WALL). Defined here because distribution headers predate it.
-struct PidfdInfo {
-  uint64_t mask;
-  uint64_t cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;  // a wait status, as from waitpid
-};
-static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
-constexpr uint64_t kPidfdInfoExit = 1u << 3;
-constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
-
+// The kernel keeps the exit status in the pidfd even when the process was reaped by someone else
+// (the kernel's auto-reap for a host with SIGCHLD ignored, or a host calling waitpid(-1, __WALL)).
 bool exit_status_from_pidfd(int pidfd, ExitStatus& out) {
-  PidfdInfo info{};
-  info.mask = kPidfdInfoExit;
-  if (::ioctl(pidfd, kPidfdGetInfo, &info) != 0 || !(info.mask & kPidfdInfoExit)) return false;
-  if (WIFEXITED(info.exit_code)) {
-    out.exit_code = WEXITSTATUS(info.exit_code);
-  } else if (WIFSIGNALED(info.exit_code)) {
-    out.signal = WTERMSIG(info.exit_code);
+  std::optional<int> status = pidfd_wait_status(pidfd);
+  if (!status) return false;
+  if (WIFEXITED(*status)) {
+    out.exit_code = WEXITSTATUS(*status);
+  } else if (WIFSIGNALED(*status)) {
+    out.signal = WTERMSIG(*status);
   } else {
     return false;
   }
