@@ -25,9 +25,12 @@ struct RuntimeContainer {
 };
 
 // runc keeps <root>/<id>/state.json with the init pid; reading it costs no process.
-std::optional<RuntimeContainer> find_runtime_container(int pid) {
+// The request's own runtime root (target.runtimeRoot) when it names one, else every root known.
+std::optional<RuntimeContainer> find_runtime_container(int pid, const Target& target) {
   std::set<std::pair<std::string, std::string>> runtimes;
-  {
+  if (!target.runtime_root.empty()) {
+    runtimes.insert({target.runtime.empty() ? "runc" : target.runtime, target.runtime_root});
+  } else {
     std::lock_guard lock(g_runtimes_mutex);
     runtimes = g_runtimes;
   }
@@ -90,10 +93,12 @@ Spawned launch_exec(const Target& target, const SpawnSpec& spec, std::unique_ptr
   }
 
   // runtime: `<runtime> --root <root> exec --env ... --cwd ... <id> argv...`
-  std::optional<RuntimeContainer> rc = find_runtime_container(*target.pid);
+  std::optional<RuntimeContainer> rc = find_runtime_container(*target.pid, target);
   if (!rc)
-    throw Error(LIFEHOOK_E_NOT_FOUND, "target.pid: no OCI runtime container has init pid " +
-                                          std::to_string(*target.pid) + " (searched the runtime state roots)");
+    throw Error(LIFEHOOK_E_NOT_FOUND,
+                "target.pid: no OCI runtime container has init pid " + std::to_string(*target.pid) +
+                    (target.runtime_root.empty() ? std::string(" (searched the runtime state roots; set target.runtimeRoot)")
+                                                 : " in target.runtimeRoot " + target.runtime_root));
   SpawnSpec r = spec;
   r.argv = {rc->runtime, "--root", rc->root, "exec"};
   for (const EnvVar& e : target.env) {

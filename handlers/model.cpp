@@ -297,6 +297,8 @@ Target parse_target(const json& j, const std::string& path) {
   if (!t.exec_mode.empty() && t.exec_mode != "host" && t.exec_mode != "container" && t.exec_mode != "runtime")
     throw_invalid(path + ".execMode", "must be host, container or runtime", json_value_text(j["execMode"]));
   t.cgroup = get_string(j, "cgroup", path);
+  t.runtime = get_string(j, "runtime", path);
+  t.runtime_root = get_string(j, "runtimeRoot", path);
   t.netns = get_string(j, "netns", path);
   if (field(j, "netns") && (t.netns.empty() || t.netns[0] != '/' || t.netns.find('\0') != std::string::npos))
     throw_invalid(path + ".netns", "must be the absolute path of a network namespace file, e.g. /proc/<pid>/ns/net",

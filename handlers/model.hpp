@@ -66,6 +66,8 @@ struct Target {
   std::string bundle;              // OCI bundle directory (container exec)
   std::string exec_mode;           // "", "host", "container", "runtime"
   std::string cgroup;              // cgroup v2 path an exec should join (empty: its own)
+  std::string runtime;             // execMode runtime: the OCI runtime binary (empty: runc)
+  std::string runtime_root;        // execMode runtime: its state root (empty: every root known)
   std::string netns;               // network namespace file httpGet/tcpSocket connect from (empty: the host's)
 };
 

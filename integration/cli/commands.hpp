@@ -36,6 +36,10 @@ struct HandlerOptions {
   std::optional<double> sleep_seconds;
   std::optional<std::chrono::milliseconds> timeout;
   std::string netns;  // --netns: target.netns, the network namespace httpGet/tcpSocket connect from
+  std::optional<int> pid;  // --pid: target.pid, a running container's init pid (exec inside it)
+  std::string bundle;      // --bundle: target.bundle, its OCI bundle (user, caps, seccomp, env, cwd)
+  std::string exec_mode;   // --exec-mode: target.execMode (host | container | runtime)
+  std::string runtime_root;  // --runtime-root: target.runtimeRoot, the runtime's state dir (runtime mode)
   std::string output = "text";  // text | json
   int verbosity = 0;
 };

@@ -145,6 +145,13 @@ std::optional<json> build_request(const HandlerOptions& o) {
   // written so that its own error is reported.
   if (!o.netns.empty() && (request["target"].is_object() || request["target"].is_null()))
     request["target"]["netns"] = o.netns;
+  if (request["target"].is_object()) {
+    json& target = request["target"];
+    if (o.pid) target["pid"] = *o.pid;
+    if (!o.bundle.empty()) target["bundle"] = o.bundle;
+    if (!o.exec_mode.empty()) target["execMode"] = o.exec_mode;
+    if (!o.runtime_root.empty()) target["runtimeRoot"] = o.runtime_root;
+  }
   if (o.timeout) request["timeoutMs"] = o.timeout->count();
   return request;
 }

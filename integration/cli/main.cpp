@@ -81,6 +81,17 @@ int main(int argc, char** argv) {
   handler_cmd->add_option("--timeout", timeout_text, "give up after this long (1s, 500ms)")->check(check_duration);
   handler_cmd->add_option("--netns", handler.netns,
                           "connect --http/--tcp from this network namespace, e.g. /proc/PID/ns/net (a pod's 127.0.0.1)");
+  handler_cmd->add_option("--pid", handler.pid, "run --exec inside the running container whose init has this host pid")
+      ->check(CLI::PositiveNumber);
+  handler_cmd->add_option("--bundle", handler.bundle,
+                          "that container's OCI bundle directory: its config.json gives user, capabilities, seccomp, "
+                          "rlimits, env and cwd (as `runc exec`)");
+  handler_cmd->add_option("--exec-mode", handler.exec_mode,
+                          "how --exec runs: container (join its namespaces and cgroups; default with --pid), runtime "
+                          "(`runc exec`), host")
+      ->check(CLI::IsMember({"host", "container", "runtime"}));
+  handler_cmd->add_option("--runtime-root", handler.runtime_root,
+                          "with --exec-mode runtime: the runtime's state root (runc --root), e.g. /run/runc");
   handler_cmd->add_option("-o,--output", handler.output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -90,7 +101,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  lifehook handler --exec 'sh -c \"echo hello\"'\n"
       "  lifehook handler --tcp 127.0.0.1:6379 --timeout 1s\n"
-      "  lifehook handler --http http://127.0.0.1:8080/ -o json");
+      "  lifehook handler --http http://127.0.0.1:8080/ -o json\n"
+      "  lifehook handler --exec id --pid \"$(runc state web | jq .pid)\" --bundle /run/bundles/web");
 
   CLI::App* version_cmd = app.add_subcommand("version", "print the CLI, library and ABI versions");
   version_cmd->footer("Example:\n  lifehook version");

@@ -92,7 +92,14 @@ LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, 
    (fields that do not apply are omitted). Invalid requests return LIFEHOOK_E_INVALID.
    target.netns (optional, absolute path of a network namespace file): httpGet and tcpSocket create
    their socket inside that namespace, so 127.0.0.1 is the pod's loopback; exec and sleep ignore it.
-   A namespace that cannot be entered gives outcome "error" naming target.netns. */
+   A namespace that cannot be entered gives outcome "error" naming target.netns.
+   Exec inside a running container: target.pid (the container init's host pid) with
+   target.bundle (its OCI bundle directory: config.json gives user, groups, capabilities,
+   noNewPrivileges, rlimits, seccomp, env and cwd) and target.execMode: "container" (default when
+   pid and bundle are given: the library joins the init's namespaces and cgroups itself, as
+   `runc exec` would), "runtime" (delegates to `<target.runtime, default runc> --root
+   <target.runtimeRoot> exec`; without runtimeRoot the known state roots are searched) or "host".
+   Settings that cannot be applied on this machine are listed in the result's "warnings". */
 LIFEHOOK_API int lifehook_run(lifehook_ctx *ctx, const char *request_json, char **result_json, char **error);
 
 /* Starts one handler asynchronously; `done` is called exactly once with the result
