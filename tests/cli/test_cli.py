@@ -557,6 +557,58 @@ class Examples(CliTestCase):
         left = subprocess.run([runc, "--root", root, "list", "-q"], capture_output=True, text=True).stdout
         self.assertNotIn("lh-hook-exec-oci-", left)
 
+    def test_handler_into_a_running_pod(self):
+        """`lifehook handler` against a runc pod: --netns reaches the pod's 127.0.0.1, --pid/--bundle
+        exec inside the container with what `runc exec` gives (same status lines, namespaces, cgroups)."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root (runc containers); CI runs as root")
+        runc = shutil.which("runc")
+        if runc is None or not os.access("/bin/busybox", os.X_OK):
+            self.skipTest("needs runc and busybox-static (/bin/busybox)")
+        port = self.ports[18082]
+        root = "/run/lifehook/runc"  # the oci driver's default runtime root
+
+        def web():
+            r = subprocess.run([runc, "--root", root, "list", "-f", "json"], capture_output=True, text=True)
+            for c in json.loads(r.stdout or "null") or []:
+                if c["id"].startswith("lh-hook-exec-oci-web-") and c["status"] == "running":
+                    return c
+            return None
+
+        probe = ("for f in Uid Gid Groups CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs Seccomp; do "
+                 "grep \"^$f:\" /proc/self/status; done; "
+                 "for n in cgroup ipc mnt net pid user uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup")
+        w = Watch(self.example("pod-hook-exec-oci.yaml"), "--driver", "oci", "--for", "6s")
+        try:
+            self.assertIsNotNone(w.wait_line(lambda l: " 2/2 " in l and "Running" in l, 20), w.text() + w.stderr)
+            c = web()
+            self.assertIsNotNone(c, "web's runc container")
+            pid, bundle = str(c["pid"]), c["bundle"]
+            url = f"http://127.0.0.1:{port}/index.html"
+            r = self.cli("handler", "--http", url, "--netns", f"/proc/{pid}/ns/net", "-o", "json", "--timeout", "5s")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(json.loads(r.stdout)["output"], "postStart...\n")
+            r = self.cli("handler", "--tcp", f"127.0.0.1:{port}", "--timeout", "2s")
+            self.assertEqual(r.returncode, 1, "the host's 127.0.0.1 is not the pod's: " + r.stdout)
+            # The page lives in the container's private /tmp: only an exec inside the container sees it.
+            for mode in ("container", "runtime"):
+                r = self.cli("handler", "--exec", "cat /tmp/www/index.html", "--pid", pid, "--bundle", bundle,
+                             "--exec-mode", mode, "--runtime-root", root, "-o", "json", "--timeout", "10s")
+                self.assertEqual(r.returncode, 0, mode + ": " + r.stdout + r.stderr)
+                self.assertEqual(json.loads(r.stdout)["output"], "postStart...\n", mode)
+            r = self.cli("handler", "--exec", f"sh -c '{probe}'", "--pid", pid, "--bundle", bundle, "-o", "json",
+                         "--timeout", "10s")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            ours = json.loads(r.stdout)["output"]
+            theirs = subprocess.run([runc, "--root", root, "exec", c["id"], "sh", "-c", probe], capture_output=True,
+                                    text=True, timeout=20).stdout
+            self.assertIn("CapBnd:", theirs)
+            self.assertEqual(ours, theirs)
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+
     def test_handlers(self):
         w = Watch(self.example("pod-handlers.yaml"), "--for", "2s", "--events", "-o", "wide")
         try:
