@@ -168,6 +168,15 @@ class Watch:
         self.proc.stderr.close()
 
 
+def running_oci_container(runc, root, id_prefix):
+    """`runc list` entry (id, pid, bundle, ...) of the running container whose id starts so; or None."""
+    r = subprocess.run([runc, "--root", root, "list", "-f", "json"], capture_output=True, text=True)
+    for c in json.loads(r.stdout or "null") or []:
+        if c["id"].startswith(id_prefix) and c["status"] == "running":
+            return c
+    return None
+
+
 def ordered_subsequence(expected, actual):
     it = iter(actual)
     return all(any(e == a for a in it) for e in expected)
@@ -511,11 +520,8 @@ class Examples(CliTestCase):
         root = "/run/lifehook/runc"  # the oci driver's default runtime root
 
         def web_pid():
-            r = subprocess.run([runc, "--root", root, "list", "-f", "json"], capture_output=True, text=True)
-            for c in json.loads(r.stdout or "null") or []:
-                if c["id"].startswith("lh-hook-exec-oci-web-") and c["status"] == "running":
-                    return c["pid"]
-            return None
+            c = running_oci_container(runc, root, "lh-hook-exec-oci-web-")
+            return c["pid"] if c else None
 
         def get_in_pod(pid, path):
             # (busybox 1.35's wget -T crashes; a subprocess timeout instead)
@@ -568,20 +574,13 @@ class Examples(CliTestCase):
         port = self.ports[18082]
         root = "/run/lifehook/runc"  # the oci driver's default runtime root
 
-        def web():
-            r = subprocess.run([runc, "--root", root, "list", "-f", "json"], capture_output=True, text=True)
-            for c in json.loads(r.stdout or "null") or []:
-                if c["id"].startswith("lh-hook-exec-oci-web-") and c["status"] == "running":
-                    return c
-            return None
-
         probe = ("for f in Uid Gid Groups CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs Seccomp; do "
                  "grep \"^$f:\" /proc/self/status; done; "
                  "for n in cgroup ipc mnt net pid user uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup")
         w = Watch(self.example("pod-hook-exec-oci.yaml"), "--driver", "oci", "--for", "6s")
         try:
             self.assertIsNotNone(w.wait_line(lambda l: " 2/2 " in l and "Running" in l, 20), w.text() + w.stderr)
-            c = web()
+            c = running_oci_container(runc, root, "lh-hook-exec-oci-web-")
             self.assertIsNotNone(c, "web's runc container")
             pid, bundle = str(c["pid"]), c["bundle"]
             url = f"http://127.0.0.1:{port}/index.html"
