@@ -15,6 +15,7 @@ struct RunOptions {
   std::string driver = "process";
   std::optional<double> grace_seconds;                // --grace; unset = the pod's terminationGracePeriodSeconds
   std::optional<std::chrono::milliseconds> run_for;  // --for
+  std::vector<std::string> driver_options;            // --driver-option KEY=VALUE (pod options for the driver)
   std::string output = "table";                       // table | wide | json
   bool events = false;
   int verbosity = 0;
@@ -24,6 +25,7 @@ int run_command(const RunOptions& options);
 struct ValidateOptions {
   std::string file;
   std::string driver = "process";
+  std::vector<std::string> driver_options;
   int verbosity = 0;
 };
 int validate_command(const ValidateOptions& options);
@@ -56,7 +58,8 @@ bool load_and_check(const std::string& file, const std::string& driver, LoadedMa
 // Prints one library error about `pod`, with the YAML line of the JSON path it names.
 void print_library_problem(const LoadedManifests& m, const PodManifest& pod, const std::string& message);
 
-// {"driver": "..."} for lifehook_pod_create.
-std::string pod_options_json(const std::string& driver);
+// {"driver": "...", KEY: VALUE...} for lifehook_pod_create, from --driver and --driver-option
+// KEY=VALUE; nullopt (after printing why, naming the option) for a malformed or unknown option.
+std::optional<std::string> pod_options_json(const std::string& driver, const std::vector<std::string>& driver_options);
 
 }  // namespace lifehook_cli

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
       ->required();
   run_cmd->add_option("--driver", run.driver, "container driver")->check(CLI::IsMember({"process", "oci"}))
       ->capture_default_str();
+  const char* driver_option_help =
+      "an option of the oci driver, repeatable: runtime=crun, root=DIR (its state root), rootfs=host|DIR, "
+      "network=pod|host, seccomp=unconfined|default, execMode=container|runtime|host, stateDir=DIR";
+  run_cmd->add_option("--driver-option", run.driver_options, driver_option_help)->type_name("KEY=VALUE");
   run_cmd->add_option("--grace", run.grace_seconds, "grace period in seconds for termination (default: the pod's "
                                                     "terminationGracePeriodSeconds)")
       ->check(CLI::NonNegativeNumber);
@@ -58,6 +62,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  lifehook run examples/pod-hook-exec.yaml --for 10s\n"
       "  lifehook run examples/pod-initcontainer.yaml --events\n"
+      "  lifehook run examples/pod-hook-exec-oci.yaml --driver oci --driver-option seccomp=default\n"
       "  kubectl create -o yaml --dry-run=client ... | lifehook run - -o json");
 
   ValidateOptions validate;
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
   validate_cmd->add_option("--driver", validate.driver, "check for this driver")
       ->check(CLI::IsMember({"process", "oci"}))
       ->capture_default_str();
+  validate_cmd->add_option("--driver-option", validate.driver_options, driver_option_help)->type_name("KEY=VALUE");
   add_verbose(validate_cmd);
   validate_cmd->footer("Exit status: 0 valid, 2 problems found.\n\nExample:\n  lifehook validate examples/pod-grace.yaml");
 

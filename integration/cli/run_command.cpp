@@ -117,7 +117,9 @@ class Runner {
 
  private:
   int create_pods(lifehook_ctx* ctx, const LoadedManifests& manifests) {
-    std::string opts = pod_options_json(options_.driver);
+    std::optional<std::string> options_json = pod_options_json(options_.driver, options_.driver_options);
+    if (!options_json) return kExitBadInput;
+    const std::string& opts = *options_json;
     pods_.reserve(manifests.pods.size());  // WatchTarget addresses must stay put
     for (const auto& m : manifests.pods) {
       lifehook_pod* raw = nullptr;

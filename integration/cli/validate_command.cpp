@@ -1,5 +1,6 @@
 // `lifehook validate FILE`: every structural problem with its path and line, then the library's
 // own verdict (the pod is created, never started, and destroyed).
+#include <algorithm>
 #include <cstdio>
 #include <regex>
 
@@ -19,7 +20,28 @@ void print_problem(const std::string& source, const Problem& p) {
 
 }  // namespace
 
-std::string pod_options_json(const std::string& driver) { return json{{"driver", driver}}.dump(); }
+std::optional<std::string> pod_options_json(const std::string& driver, const std::vector<std::string>& driver_options) {
+  // The oci driver's options (docs/cli.md); the process driver has none. The library checks the values.
+  static const std::vector<std::string> kOciKeys = {"runtime", "root", "stateDir", "rootfs", "network", "seccomp", "execMode"};
+  json options = {{"driver", driver}};
+  for (const std::string& kv : driver_options) {
+    auto eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    if (eq == std::string::npos || key.empty()) {
+      std::fprintf(stderr, "lifehook: --driver-option must be KEY=VALUE (got \"%s\")\n", kv.c_str());
+      return std::nullopt;
+    }
+    if (driver != "oci" || std::find(kOciKeys.begin(), kOciKeys.end(), key) == kOciKeys.end()) {
+      std::string known;
+      for (const auto& k : kOciKeys) known += (known.empty() ? "" : ", ") + k;
+      std::fprintf(stderr, "lifehook: --driver-option %s: driver %s has no option \"%s\"%s\n", kv.c_str(),
+                   driver.c_str(), key.c_str(), driver == "oci" ? (" (known: " + known + ")").c_str() : " (it takes none)");
+      return std::nullopt;
+    }
+    options[key] = kv.substr(eq + 1);
+  }
+  return options.dump();
+}
 
 bool load_and_check(const std::string& file, const std::string& driver, LoadedManifests& out) {
   out = load_manifests(file);
@@ -68,7 +90,9 @@ int validate_command(const ValidateOptions& options) {
   CtxPtr ctx = make_context(options.verbosity);
   if (!ctx) return kExitFailed;
   bool ok = true;
-  std::string opts = pod_options_json(options.driver);
+  std::optional<std::string> options_json = pod_options_json(options.driver, options.driver_options);
+  if (!options_json) return kExitBadInput;
+  const std::string& opts = *options_json;
   for (const auto& pod : m.pods) {
     lifehook_pod* raw = nullptr;
     LibString error;

@@ -359,6 +359,21 @@ items:
         self.assertEqual(self.cli("run", "x.yaml", "-o", "yaml").returncode, 2)
         self.assertEqual(self.cli("frobnicate").returncode, 2)
 
+    def test_driver_options(self):
+        pod = self.example("pod-hook-exec-oci.yaml")
+        r = self.cli("validate", pod, "--driver", "oci", "--driver-option", "seccomp=default", "--driver-option",
+                     "rootfs=host")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for args, expected in (
+                (["--driver", "oci", "--driver-option", "rootfz=/x"], 'driver oci has no option "rootfz" (known: '),
+                (["--driver", "oci", "--driver-option", "novalue"], '--driver-option must be KEY=VALUE (got "novalue")'),
+                (["--driver-option", "network=host"], 'driver process has no option "network"'),
+                (["--driver", "oci", "--driver-option", "network=bogus"], 'options.network: is not one of the allowed '
+                                                                          'values (got "bogus")')):
+            r = self.cli("validate", pod, *args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(expected, r.stderr)
+
     def test_help_everywhere(self):
         for cmd in ([], ["run"], ["validate"], ["handler"], ["version"]):
             r = self.cli(*cmd, "--help")
