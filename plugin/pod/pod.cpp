@@ -275,8 +275,7 @@ void Pod::run_hook(Container& c, Hook kind, const HandlerSpec& h, Deferred& d) {
           --p.hooks_in_flight_;
           p.on_hook_done(name, instance, op, kind, r, d);
           // The last (canceled) hook may be all that terminate or the terminal phase waited for.
-          if (p.terminating_ && !p.stopped_ && p.all_stopped()) p.stopped_ = true;
-          p.update_terminal();
+          p.settle();
         });
     });
     ++hooks_in_flight_;
@@ -390,10 +389,7 @@ void Pod::instance_ended(Container& c, Deferred& d) {
     c.st.waiting_message = c.post_start_message;
   }
   if (terminating_) {
-    if (all_stopped()) {
-      stopped_ = true;
-      update_terminal();
-    }
+    settle();
     return;
   }
   int code = c.st.last && c.st.kind == StateKind::Waiting ? c.st.last->exit_code : c.st.terminated.exit_code;
@@ -439,6 +435,11 @@ bool Pod::all_stopped() const {
     for (const auto& c : *list)
       if (c.alive || c.starting) return false;
   return true;
+}
+
+void Pod::settle() {
+  if (terminating_ && all_stopped()) stopped_ = true;
+  update_terminal();
 }
 
 void Pod::update_terminal() {
@@ -488,10 +489,7 @@ void Pod::do_terminate(int64_t grace_ms, Clock::time_point requested, Deferred& 
       for (auto& c : *list)
         if (c.alive) begin_stop(c, deadline, "", d);
   }
-  if (all_stopped()) {
-    stopped_ = true;
-    update_terminal();
-  }
+  settle();
 }
 
 // The stop sequence of one running container: Killing event, preStop (blocking the stop

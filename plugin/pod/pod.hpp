@@ -117,6 +117,9 @@ class Pod : public std::enable_shared_from_this<Pod> {
   void do_terminate(int64_t grace_ms, Clock::time_point requested, Deferred& d);
   void cancel_hook(Container& c);
   void update_terminal();
+  // After anything stopped (a container, a hook): a terminating pod with nothing left running or
+  // being killed is stopped (terminate returns); then whether the pod became terminal.
+  void settle();
   void emit(const std::string& type, const std::string& reason, const std::string& message,
             const std::string& container);
   std::string default_waiting_reason() const;
