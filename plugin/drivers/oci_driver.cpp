@@ -191,21 +191,21 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
   void signal(const std::string& container, int signo) {
-    on_instance(container, [signo](Core& self, Instance& inst) {
-      self.runtime_async({"kill", inst.id, std::to_string(signo)});
+    on_instance(container, [signo](Core& self, const std::shared_ptr<Instance>& inst) {
+      self.runtime_async({"kill", inst->id, std::to_string(signo)});
     });
   }
 
   void kill(const std::string& container) {
-    on_instance(container, [](Core& self, Instance& inst) { self.runtime_async({"kill", inst.id, "KILL"}); });
+    on_instance(container, [](Core& self, const std::shared_ptr<Instance>& inst) {
+      self.runtime_async({"kill", inst->id, "KILL"});
+    });
   }
 
   void remove(const std::string& container) {
-    on_instance(container, [container](Core& self, Instance& inst) {
-      self.delete_container(inst);
-      std::lock_guard lock(self.state_->mu);
-      auto it = self.state_->by_name.find(container);
-      if (it != self.state_->by_name.end() && it->second.get() == &inst) self.state_->by_name.erase(it);
+    on_instance(container, [container](Core& self, const std::shared_ptr<Instance>& inst) {
+      self.delete_container(*inst);
+      self.forget(container, inst);
     });
   }
 
@@ -365,7 +365,7 @@ class Core : public std::enable_shared_from_this<Core> {
     }
     if (!inst) return;
     boost::asio::post(strand_, [self = shared_from_this(), inst, f] {
-      if (!self->closing_) f(*self, *inst);
+      if (!self->closing_) f(*self, inst);
     });
   }
 
