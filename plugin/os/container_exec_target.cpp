@@ -181,7 +181,6 @@ void resolve_cgroups(int procdir, int pid, TargetPlan& plan) {
       std::string file = dir + "/tasks";
       UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
       if (!fd) throw_system("container exec: open " + file, errno);
-      plan.v1_tasks.push_back(file);
       plan.v1_tasks_fds.push_back(std::move(fd));
     }
   }

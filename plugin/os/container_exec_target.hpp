@@ -47,9 +47,8 @@ struct TargetPlan {
   bool time_ns_differs = false;  // not joinable by a process that shares memory: a warning
   // The cgroups of the target that we are not in (runc exec joins them all: the v2 one and, on a
   // hybrid host, each v1 hierarchy). See container_exec.cpp for why "tasks" and not cgroup.procs.
-  std::vector<std::string> v1_tasks;   // "<v1 cgroup dir>/tasks"
   std::string v2_dir;                  // the cgroup v2 directory; empty: none to join
-  std::vector<UniqueFd> v1_tasks_fds;  // v1_tasks opened O_WRONLY, in the same order
+  std::vector<UniqueFd> v1_tasks_fds;  // "<v1 cgroup dir>/tasks" of each hierarchy, opened O_WRONLY
   UniqueFd v2_dir_fd;                  // v2_dir opened O_DIRECTORY
 };
 
