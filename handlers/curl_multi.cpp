@@ -69,8 +69,8 @@ CURLM* multi_init_cloexec() {
 // acknowledged, instead of an RST that drops pending data (linger 0). On a live peer (loopback,
 // pod network) the wait is the FIN's ACK: microseconds. Only a peer that vanished with our FIN
 // unacknowledged can hold a close() — and with it a loop thread — for up to that second.
-// With a network namespace the socket is made there (a helper thread enters it for ~100 µs, see
-// plugin/os/netns_socket.hpp); the FRESH_CONNECT/FORBID_REUSE every transfer gets (http_transfer.cpp)
+// With a network namespace the socket is made there (a helper thread enters it, ~40 µs; see
+// plugin/os/netns_socket.hpp and PERFORMANCE.md); the FRESH_CONNECT/FORBID_REUSE every transfer gets (http_transfer.cpp)
 // guarantee that a connection made in one namespace is never reused for another transfer.
 curl_socket_t open_socket(void* data, curlsocktype purpose, curl_sockaddr* addr) {
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
