@@ -43,7 +43,7 @@ uint64_t submit(lifehook_ctx* ctx, const std::string& request, Done& done) {
 TEST(Api, VersionsAndStatusNames) {
   EXPECT_EQ(lifehook_abi_version(), (uint32_t{LIFEHOOK_ABI_MAJOR} << 16) | LIFEHOOK_ABI_MINOR);
   EXPECT_STREQ(lifehook_version(), LIFEHOOK_VERSION_STRING);
-  EXPECT_STREQ(lifehook_version(), "1.0.0");
+  EXPECT_STREQ(lifehook_version(), "1.1.0");
   EXPECT_STREQ(lifehook_status_name(LIFEHOOK_OK), "LIFEHOOK_OK");
   EXPECT_STREQ(lifehook_status_name(LIFEHOOK_E_INVALID), "LIFEHOOK_E_INVALID");
   EXPECT_STREQ(lifehook_status_name(LIFEHOOK_E_STATE), "LIFEHOOK_E_STATE");

@@ -29,11 +29,11 @@ extern "C" {
 
 /* Compile-time ABI version; compare with lifehook_abi_version() at run time. */
 #define LIFEHOOK_ABI_MAJOR 1
-#define LIFEHOOK_ABI_MINOR 0
+#define LIFEHOOK_ABI_MINOR 1
 #define LIFEHOOK_VERSION_MAJOR 1
-#define LIFEHOOK_VERSION_MINOR 0
+#define LIFEHOOK_VERSION_MINOR 1
 #define LIFEHOOK_VERSION_PATCH 0
-#define LIFEHOOK_VERSION_STRING "1.0.0"
+#define LIFEHOOK_VERSION_STRING "1.1.0"
 
 typedef enum lifehook_status {
   LIFEHOOK_OK = 0,
