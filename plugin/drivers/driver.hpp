@@ -12,6 +12,7 @@
 
 #include "../../handlers/model.hpp"
 #include "../pod/spec.hpp"
+#include "lifehook/lifehook.h"
 
 namespace lifehook {
 class Context;
@@ -28,10 +29,17 @@ struct StartInfo {
   std::string cgroup;      // cgroup v2 path exec hooks should join (empty: their own)
 };
 
+// Which start of a container a call is about. The engine numbers the starts of each container
+// (1, 2, ...); a driver keeps every instance apart by (name, instance) and acts only on the one
+// it is told: a signal, kill or removal meant for an instance that is gone is a no-op, never a
+// call on whatever holds the name by then (a restart registers the next instance while the
+// removal of the previous one may still be queued).
+using InstanceId = uint64_t;
+
 // Called exactly once per start that succeeded, when that container instance has exited (and,
 // for local processes, been reaped). exit_code: 0..255, 128+signal when killed; signal: 0 or
 // the signal that killed it. May be called from any thread, also from inside a driver call.
-using ExitSink = std::function<void(const std::string& container, int exit_code, int signal)>;
+using ExitSink = std::function<void(const std::string& container, InstanceId instance, int exit_code, int signal)>;
 
 // Result of a start: StartInfo on success, otherwise an error message. Delivered exactly once,
 // from any thread, possibly before start() returns.
@@ -51,13 +59,13 @@ class Driver {
   // Rejects pods this driver cannot run (Error(LIFEHOOK_E_INVALID) naming the JSON path).
   virtual void validate(const pod::PodSpec& pod) const = 0;
   // Starts one container instance. A start may take time (pulling, runc): it may complete later.
-  virtual void start(const pod::ContainerSpec& c, StartDone done) = 0;
-  // Sends a signal to the container's main process (the stop signal). Never blocks for long.
-  virtual void signal(const std::string& container, int signo) = 0;
-  // SIGKILL to everything of the container (the whole process tree / cgroup).
-  virtual void kill(const std::string& container) = 0;
-  // Releases what is left of an exited container instance (before a restart and at the end).
-  virtual void remove(const std::string& container) = 0;
+  virtual void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) = 0;
+  // Sends a signal to the instance's main process (the stop signal). Never blocks for long.
+  virtual void signal(const std::string& container, InstanceId instance, int signo) = 0;
+  // SIGKILL to everything of the instance (the whole process tree / cgroup).
+  virtual void kill(const std::string& container, InstanceId instance) = 0;
+  // Releases what is left of an exited (or never started) instance, before a restart and at the end.
+  virtual void remove(const std::string& container, InstanceId instance) = 0;
   // True when exits arrive through the ExitSink by the driver itself; false when the host
   // reports them (lifehook_pod_container_exited).
   virtual bool reports_exits() const = 0;

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "../context.hpp"
 #include "../errors.hpp"
@@ -41,7 +43,11 @@ class HostDriver final : public Driver {
   void validate(const pod::PodSpec&) const override {}
   bool reports_exits() const override { return false; }
 
-  void start(const pod::ContainerSpec& c, StartDone done) override {
+  void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      current_[c.name] = instance;  // the host knows containers by name: this is the one it has now
+    }
     std::string container_json = c.raw.dump();
     char* info = nullptr;
     char* error = nullptr;
@@ -65,7 +71,8 @@ class HostDriver final : public Driver {
     done(si, {});
   }
 
-  void signal(const std::string& container, int signo) override {
+  void signal(const std::string& container, InstanceId instance, int signo) override {
+    if (!is_current(container, instance)) return;  // that instance is gone; the name is another's now
     if (!has(offsetof(lifehook_driver, signal)) || !cb_.signal) {
       ctx_.log().warn("pod {}: the host driver cannot signal containers; {} not sent to {}", pod_.name, signo,
                       container);
@@ -75,9 +82,15 @@ class HostDriver final : public Driver {
       ctx_.log().warn("pod {}: driver signal {} to {} failed with code {}", pod_.name, signo, container, rc);
   }
 
-  void kill(const std::string& container) override { signal(container, SIGKILL); }
+  void kill(const std::string& container, InstanceId instance) override { signal(container, instance, SIGKILL); }
 
-  void remove(const std::string& container) override {
+  void remove(const std::string& container, InstanceId instance) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = current_.find(container);
+      if (it == current_.end() || it->second != instance) return;
+      current_.erase(it);  // removed: later calls about this instance are no-ops
+    }
     if (!has(offsetof(lifehook_driver, remove)) || !cb_.remove) return;
     if (int rc = cb_.remove(cb_.user, pod_.uid.c_str(), container.c_str()))
       ctx_.log().warn("pod {}: driver remove of {} failed with code {}", pod_.name, container, rc);
@@ -85,10 +98,17 @@ class HostDriver final : public Driver {
 
  private:
   bool has(size_t offset) const { return cb_.struct_size >= offset + sizeof(void*); }
+  bool is_current(const std::string& container, InstanceId instance) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = current_.find(container);
+    return it != current_.end() && it->second == instance;
+  }
 
   Context& ctx_;
   const pod::PodSpec& pod_;
   lifehook_driver cb_{};
+  std::mutex mu_;
+  std::map<std::string, InstanceId> current_;  // the instance the host runs under each name, until removed
 };
 
 }  // namespace

@@ -84,7 +84,8 @@ OciDriverOptions parse_oci_driver_options(const json& j) {
   str("network", o.network, {"pod", "host"});
   str("seccomp", o.seccomp, {"unconfined", "default"});
   str("execMode", o.exec_mode, {"container", "runtime", "host"});
-  if (o.rootfs != "host" && o.rootfs[0] != '/') throw_invalid("options.rootfs", "must be \"host\" or an absolute directory", json_value_text(j["rootfs"]));
+  if (o.rootfs != "host" && o.rootfs[0] != '/')
+    throw_invalid("options.rootfs", "must be \"host\" or an absolute directory", json_value_text(j["rootfs"]));
   return o;
 }
 
@@ -94,7 +95,8 @@ void validate_oci_container(const pod::ContainerSpec& c) {
   if (const json* p = sc_field(c, "privileged"); p && p->is_boolean() && p->get<bool>())
     throw_invalid(c.path + ".securityContext.privileged", "is not supported by the oci driver", "true");
   for (const char* key : {"runAsUser", "runAsGroup"})
-    if (const json* v = sc_field(c, key); v && (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > 4294967294))
+    if (const json* v = sc_field(c, key);
+        v && (!v->is_number_integer() || v->get<int64_t>() < 0 || v->get<int64_t>() > 4294967294))
       throw_invalid(c.path + ".securityContext." + key, "must be a uid/gid 0..4294967294", json_value_text(*v));
 }
 
@@ -126,16 +128,18 @@ void write_oci_bundle(const std::string& dir, const pod::PodSpec& pod, const pod
     if (const json* drop = field(*cj, "drop"); drop && drop->is_array())
       for (const json& d : *drop) {
         std::string n = d.is_string() ? cap_name(d.get<std::string>()) : "";
-        if (n == "CAP_ALL") caps.clear();
-        else caps.erase(std::remove(caps.begin(), caps.end(), n), caps.end());
+        if (n == "CAP_ALL")
+          caps.clear();
+        else
+          caps.erase(std::remove(caps.begin(), caps.end(), n), caps.end());
       }
     if (const json* add = field(*cj, "add"); add && add->is_array())
       for (const json& a : *add)
         if (a.is_string() && std::find(caps.begin(), caps.end(), cap_name(a.get<std::string>())) == caps.end())
           caps.push_back(cap_name(a.get<std::string>()));
   }
-  process["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"inheritable", caps},
-                             {"ambient", caps}};
+  process["capabilities"] = {
+      {"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"inheritable", caps}, {"ambient", caps}};
   process["rlimits"] = json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}});
   // Privilege escalation only when asked for (runc's spec default; Kubernetes' is the opposite).
   const json* ape = sc_field(c, "allowPrivilegeEscalation");
@@ -169,12 +173,14 @@ void write_oci_bundle(const std::string& dir, const pod::PodSpec& pod, const pod
   ns("uts", sandbox.uts);
 
   json linux_obj = {{"namespaces", namespaces},
-                    {"maskedPaths", {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                     "/proc/timer_list", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+                    {"maskedPaths",
+                     {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                      "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
                     {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}};
   if (options.seccomp == "default") linux_obj["seccomp"] = json::parse(kDefaultSeccomp);
 
-  json config = {{"ociVersion", "1.0.2"}, {"process", process}, {"root", root}, {"mounts", mounts}, {"linux", linux_obj}};
+  json config = {
+      {"ociVersion", "1.0.2"}, {"process", process}, {"root", root}, {"mounts", mounts}, {"linux", linux_obj}};
   if (sandbox.uts.empty()) config["hostname"] = pod.name;
   std::ofstream out(b / "config.json");
   out << config.dump(1);

@@ -14,6 +14,8 @@
 // `runc list` or in the state directories.
 // Exec hooks run inside the container (execMode "container" by default: the library's own
 // runc-exec-parity exec, see plugin/os/container_exec.hpp).
+#include "oci_driver.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -21,15 +23,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "../../handlers/exec_container.hpp"
 #include "../context.hpp"
@@ -39,7 +40,6 @@
 #include "../os/spawn.hpp"
 #include "driver.hpp"
 #include "oci_bundle.hpp"
-#include "oci_driver.hpp"
 #include "oci_sandbox.hpp"
 
 namespace lifehook::drivers {
@@ -94,9 +94,13 @@ struct Instance {
   ExitStatus status;
 };
 
+// Instances by (container name, engine instance): at a restart the exited instance and the next
+// one coexist until the removal of the first has run.
+using InstanceKey = std::pair<std::string, InstanceId>;
+
 struct State {
   std::mutex mu;
-  std::map<std::string, std::shared_ptr<Instance>> by_name;
+  std::map<InstanceKey, std::shared_ptr<Instance>> by_key;
   std::set<std::shared_ptr<Child>> helpers;  // `<runtime> kill` processes until they are reaped
 };
 
@@ -119,14 +123,14 @@ class Core : public std::enable_shared_from_this<Core> {
   // hold the Core, so nothing runs on freed memory whatever thread destroys the driver.
   void shutdown() {
     closing_ = true;
-    std::map<std::string, std::shared_ptr<Instance>> left;
+    std::map<InstanceKey, std::shared_ptr<Instance>> left;
     std::set<std::shared_ptr<Child>> helpers;
     {
       std::lock_guard lock(state_->mu);
-      left.swap(state_->by_name);
+      left.swap(state_->by_key);
       helpers.swap(state_->helpers);
     }
-    for (auto& [name, inst] : left) delete_container(*inst);
+    for (auto& [key, inst] : left) delete_container(*inst);
     {
       std::lock_guard lock(sandbox_mu_);
       sandbox_.reset();
@@ -141,14 +145,16 @@ class Core : public std::enable_shared_from_this<Core> {
     boost::asio::post(strand_, [left = std::move(left), helpers = std::move(helpers)] {});
   }
 
-  void start(const pod::ContainerSpec& c, StartDone done) {
+  void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) {
+    InstanceKey key{c.name, instance};
     auto inst = std::make_shared<Instance>();
     inst->id = "lh-" + sanitize(pod_.name) + "-" + sanitize(c.name) + "-" + std::to_string(::getpid()) + "-" +
                std::to_string(g_instance_counter++);
     inst->bundle = pod_dir_ + "/" + inst->id;
     try {
       std::lock_guard lock(sandbox_mu_);
-      if (!sandbox_ && (options_.network == "pod")) sandbox_ = std::make_unique<PodSandbox>(pod_dir_ + "/sandbox", pod_.name);
+      if (!sandbox_ && (options_.network == "pod"))
+        sandbox_ = std::make_unique<PodSandbox>(pod_dir_ + "/sandbox", pod_.name);
       SandboxPaths paths;
       if (sandbox_) paths = {sandbox_->net(), sandbox_->ipc(), sandbox_->uts()};
       write_oci_bundle(inst->bundle, pod_, c, options_, paths);
@@ -171,42 +177,43 @@ class Core : public std::enable_shared_from_this<Core> {
     }
     {
       std::lock_guard lock(state_->mu);
-      state_->by_name[c.name] = inst;
+      state_->by_key[key] = inst;
     }
     inst->poll = std::make_unique<boost::asio::steady_timer>(strand_);
     // Watched from the start: a container may be done before we ever see it running.
-    inst->run->async_wait([weak = weak_from_this(), weak_inst = std::weak_ptr<Instance>(inst),
-                           name = c.name](const ExitStatus& st) {
-      auto self = weak.lock();
-      auto i = weak_inst.lock();
-      if (!self || !i) return;
-      i->exited = true;
-      i->status = st;
-      if (i->started && !self->closing_) self->report_exit(name, *i);
-    });
+    inst->run->async_wait(
+        [weak = weak_from_this(), weak_inst = std::weak_ptr<Instance>(inst), key](const ExitStatus& st) {
+          auto self = weak.lock();
+          auto i = weak_inst.lock();
+          if (!self || !i) return;
+          i->exited = true;
+          i->status = st;
+          if (i->started && !self->closing_) self->report_exit(key, *i);
+        });
     auto deadline = std::chrono::steady_clock::now() + 30s;
-    boost::asio::post(strand_, [self = shared_from_this(), inst, name = c.name, done = std::move(done), deadline]() mutable {
-      self->wait_running(inst, name, std::move(done), deadline);
+    boost::asio::post(strand_, [self = shared_from_this(), inst, key, done = std::move(done), deadline]() mutable {
+      self->wait_running(inst, key, std::move(done), deadline);
     });
   }
 
-  void signal(const std::string& container, int signo) {
-    on_instance(container, [signo](Core& self, const std::shared_ptr<Instance>& inst) {
+  void signal(const std::string& container, InstanceId instance, int signo) {
+    on_instance({container, instance}, [signo](Core& self, const std::shared_ptr<Instance>& inst) {
       self.runtime_async({"kill", inst->id, std::to_string(signo)});
     });
   }
 
-  void kill(const std::string& container) {
-    on_instance(container, [](Core& self, const std::shared_ptr<Instance>& inst) {
+  void kill(const std::string& container, InstanceId instance) {
+    on_instance({container, instance}, [](Core& self, const std::shared_ptr<Instance>& inst) {
       self.runtime_async({"kill", inst->id, "KILL"});
     });
   }
 
-  void remove(const std::string& container) {
-    on_instance(container, [container](Core& self, const std::shared_ptr<Instance>& inst) {
-      self.delete_container(*inst);
-      self.forget(container, inst);
-    });
+  void remove(const std::string& container, InstanceId instance) {
+    on_instance({container, instance},
+                [key = InstanceKey{container, instance}](Core& self, const std::shared_ptr<Instance>& inst) {
+                  self.delete_container(*inst);
+                  self.forget(key, inst);
+                });
   }
 
   // The pod sandbox's network namespace file, for the network handlers ("" with network: host).
@@ -235,20 +242,20 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // The container counts as started once the runtime has recorded its init pid, removed the
   // exec fifo (runc's sign that `start` has happened) and the init has exec'd the program.
-  void wait_running(const std::shared_ptr<Instance>& inst, const std::string& name, StartDone done,
+  void wait_running(const std::shared_ptr<Instance>& inst, const InstanceKey& key, StartDone done,
                     std::chrono::steady_clock::time_point deadline) {
     if (closing_) return done(std::nullopt, "oci driver: the pod is being destroyed");
     if (inst->exited) {
       std::string log = tail_of_file(inst->bundle + "/container.log");
       if (log.find("level=error") != std::string::npos || inst->status.signal > 0) {
         delete_container(*inst);
-        forget(name, inst);
+        forget(key, inst);
         return done(std::nullopt, options_.runtime + " run " + inst->id + " failed" + (log.empty() ? "" : ": " + log));
       }
       // It ran and is already done (a short command): report the start, then the exit.
       inst->started = true;
       done(start_info(*inst), {});
-      return report_exit(name, *inst);
+      return report_exit(key, *inst);
     }
     std::string state_dir = options_.root + "/" + inst->id;
     int pid = -1;
@@ -271,14 +278,14 @@ class Core : public std::enable_shared_from_this<Core> {
     }
     if (std::chrono::steady_clock::now() > deadline) {
       delete_container(*inst);
-      forget(name, inst);
+      forget(key, inst);
       return done(std::nullopt, options_.runtime + " run " + inst->id + ": not running after 30 s");
     }
     inst->poll->expires_after(2ms);
-    inst->poll->async_wait([self = shared_from_this(), inst, name, done = std::move(done),
+    inst->poll->async_wait([self = shared_from_this(), inst, key, done = std::move(done),
                             deadline](const boost::system::error_code& ec) mutable {
-      if (ec) return done(std::nullopt, "oci driver: start of " + name + " canceled");
-      self->wait_running(inst, name, std::move(done), deadline);
+      if (ec) return done(std::nullopt, "oci driver: start of " + key.first + " canceled");
+      self->wait_running(inst, key, std::move(done), deadline);
     });
   }
 
@@ -291,21 +298,24 @@ class Core : public std::enable_shared_from_this<Core> {
     return info;
   }
 
-  void report_exit(const std::string& name, const Instance& inst) {
+  void report_exit(const InstanceKey& key, const Instance& inst) {
     const ExitStatus& st = inst.status;
     int code = st.exit_code, sig = st.signal;
     if (st.known && st.signal == 0 && init_wait_status(inst.init_pidfd.get(), code, sig))
-      return on_exit_(name, code, sig);
-    if (!st.known) code = -1, sig = 0;
-    else if (sig > 0) code = 128 + sig;                         // the runtime itself was killed
-    else if (code > 128 && code < 128 + 65) sig = code - 128;  // runc: 128 + the container's signal
-    on_exit_(name, code, sig);
+      return on_exit_(key.first, key.second, code, sig);
+    if (!st.known)
+      code = -1, sig = 0;
+    else if (sig > 0)
+      code = 128 + sig;  // the runtime itself was killed
+    else if (code > 128 && code < 128 + 65)
+      sig = code - 128;  // runc: 128 + the container's signal
+    on_exit_(key.first, key.second, code, sig);
   }
 
-  void forget(const std::string& name, const std::shared_ptr<Instance>& inst) {
+  void forget(const InstanceKey& key, const std::shared_ptr<Instance>& inst) {
     std::lock_guard lock(state_->mu);
-    auto it = state_->by_name.find(name);
-    if (it != state_->by_name.end() && it->second == inst) state_->by_name.erase(it);
+    auto it = state_->by_key.find(key);
+    if (it != state_->by_key.end() && it->second == inst) state_->by_key.erase(it);
   }
 
   // `<runtime> --root <root> args...`, watched on the strand until it exits (output discarded).
@@ -352,16 +362,15 @@ class Core : public std::enable_shared_from_this<Core> {
     fs::remove_all(inst.bundle, ec);
   }
 
-  // The instance is looked up now, on the caller's thread, and the work runs later on the strand.
-  // The engine calls remove(old) and then start(new) for a restart; start() registers the new
-  // instance at once, so a lookup deferred to the strand would find (and delete) the new container.
+  // The instance the engine named, looked up now (it may be gone: then nothing happens); the work
+  // runs later on the strand.
   template <class F>
-  void on_instance(const std::string& container, F f) {
+  void on_instance(const InstanceKey& key, F f) {
     std::shared_ptr<Instance> inst;
     {
       std::lock_guard lock(state_->mu);
-      auto it = state_->by_name.find(container);
-      if (it != state_->by_name.end()) inst = it->second;
+      auto it = state_->by_key.find(key);
+      if (it != state_->by_key.end()) inst = it->second;
     }
     if (!inst) return;
     boost::asio::post(strand_, [self = shared_from_this(), inst, f] {
@@ -384,7 +393,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
 class OciDriver final : public Driver {
  public:
-  OciDriver(DriverEnv env, OciDriverOptions options) : core_(std::make_shared<Core>(std::move(env), std::move(options))) {}
+  OciDriver(DriverEnv env, OciDriverOptions options)
+      : core_(std::make_shared<Core>(std::move(env), std::move(options))) {}
   ~OciDriver() override { core_->shutdown(); }
 
   const char* name() const override { return "oci"; }
@@ -392,14 +402,18 @@ class OciDriver final : public Driver {
     for (const auto& c : pod.init_containers) validate_oci_container(c);
     for (const auto& c : pod.containers) validate_oci_container(c);
   }
-  void start(const pod::ContainerSpec& c, StartDone done) override { core_->start(c, std::move(done)); }
-  void signal(const std::string& container, int signo) override { core_->signal(container, signo); }
-  void kill(const std::string& container) override { core_->kill(container); }
-  void remove(const std::string& container) override { core_->remove(container); }
+  void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) override {
+    core_->start(c, instance, std::move(done));
+  }
+  void signal(const std::string& container, InstanceId instance, int signo) override {
+    core_->signal(container, instance, signo);
+  }
+  void kill(const std::string& container, InstanceId instance) override { core_->kill(container, instance); }
+  void remove(const std::string& container, InstanceId instance) override { core_->remove(container, instance); }
   bool reports_exits() const override { return true; }
   void fill_target(const pod::ContainerSpec& c, const StartInfo& info, Target& t) const override {
     Driver::fill_target(c, info, t);
-    t.pod_ip = "127.0.0.1";  // inside the pod's network namespace
+    t.pod_ip = "127.0.0.1";            // inside the pod's network namespace
     t.netns = core_->sandbox_netns();  // httpGet/tcpSocket connect from inside it
   }
 

@@ -25,15 +25,17 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// The children, shared with the exit callbacks through a weak reference so a callback that
-// arrives after the driver is gone does nothing.
+// The children by (container name, instance), shared with the exit callbacks through a weak
+// reference so a callback that arrives after the driver is gone does nothing. Two instances of
+// one container coexist for a moment at a restart (the exited one until its removal runs).
+using ChildKey = std::pair<std::string, InstanceId>;
 struct Children {
   std::mutex mu;
-  std::map<std::string, std::shared_ptr<Child>> by_name;
-  std::shared_ptr<Child> find(const std::string& name) {
+  std::map<ChildKey, std::shared_ptr<Child>> by_key;
+  std::shared_ptr<Child> find(const ChildKey& key) {
     std::lock_guard<std::mutex> lock(mu);
-    auto it = by_name.find(name);
-    return it == by_name.end() ? nullptr : it->second;
+    auto it = by_key.find(key);
+    return it == by_key.end() ? nullptr : it->second;
   }
 };
 
@@ -63,12 +65,12 @@ class ProcessDriver final : public Driver {
         children_(std::make_shared<Children>()) {}
 
   ~ProcessDriver() override {
-    std::map<std::string, std::shared_ptr<Child>> left;
+    std::map<ChildKey, std::shared_ptr<Child>> left;
     {
       std::lock_guard<std::mutex> lock(children_->mu);
-      left.swap(children_->by_name);
+      left.swap(children_->by_key);
     }
-    for (auto& [name, child] : left) child->kill_tree();
+    for (auto& [key, child] : left) child->kill_tree();
     // ~Child reaps (blocking, bounded: everything was just SIGKILLed).
   }
 
@@ -87,7 +89,7 @@ class ProcessDriver final : public Driver {
     for (const auto& c : pod.containers) check(c);
   }
 
-  void start(const pod::ContainerSpec& c, StartDone done) override {
+  void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) override {
     SpawnSpec spec;
     spec.argv = c.command;
     spec.argv.insert(spec.argv.end(), c.args.begin(), c.args.end());
@@ -121,7 +123,7 @@ class ProcessDriver final : public Driver {
     }
     {
       std::lock_guard<std::mutex> lock(children_->mu);
-      children_->by_name[c.name] = child;
+      children_->by_key[{c.name, instance}] = child;
     }
     info.exec_mode = "host";
     // Report the start before arming the exit watch so the engine sees start, then exit.
@@ -129,55 +131,56 @@ class ProcessDriver final : public Driver {
     // Armed on the child's strand, like every other use of the Child. The Cgroup is owned by
     // the Child, which the exit callback keeps alive while it uses the raw pointer.
     boost::asio::post(strand_, [this_strand = strand_, child, cg, weak = std::weak_ptr<Children>(children_),
-                                sink = on_exit_, name = c.name] {
-      child->async_wait(
-          [this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink, name](const ExitStatus& st) {
-            auto children = weak.lock();
-            auto ch = child_weak.lock();
-            if (!children || !ch) return;
-            int code = st.exit_code, sig = st.signal;
-            if (!st.known)
-              code = -1, sig = 0;
-            else if (sig > 0)
-              code = 128 + sig;
-            // Whatever the main process left behind goes with it (a container's PID namespace
-            // would), and the exit is reported once the cgroup is empty: no process of the
-            // container outlives its reported exit.
-            ch->kill_tree();
-            report_when_empty(this_strand, ch, cg, Clock::now() + std::chrono::milliseconds(500),
-                              [sink, name, code, sig] { sink(name, code, sig); });
-          });
+                                sink = on_exit_, name = c.name, instance] {
+      child->async_wait([this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink, name,
+                         instance](const ExitStatus& st) {
+        auto children = weak.lock();
+        auto ch = child_weak.lock();
+        if (!children || !ch) return;
+        int code = st.exit_code, sig = st.signal;
+        if (!st.known)
+          code = -1, sig = 0;
+        else if (sig > 0)
+          code = 128 + sig;
+        // Whatever the main process left behind goes with it (a container's PID namespace
+        // would), and the exit is reported once the cgroup is empty: no process of the
+        // container outlives its reported exit.
+        ch->kill_tree();
+        report_when_empty(this_strand, ch, cg, Clock::now() + std::chrono::milliseconds(500),
+                          [sink, name, instance, code, sig] { sink(name, instance, code, sig); });
+      });
     });
   }
 
   // Child is used on its own strand only: signals, kills and removals are posted there (in
-  // order), so they never race with the exit being reaped.
-  void signal(const std::string& container, int signo) override {
-    on_child(container, [signo](Children&, const std::shared_ptr<Child>& child) { child->signal(signo); });
+  // order), so they never race with the exit being reaped. Each acts on the instance it names.
+  void signal(const std::string& container, InstanceId instance, int signo) override {
+    on_child({container, instance}, [signo](Children&, const std::shared_ptr<Child>& child) { child->signal(signo); });
   }
 
-  void kill(const std::string& container) override {
-    on_child(container, [](Children&, const std::shared_ptr<Child>& child) { child->kill_tree(); });
+  void kill(const std::string& container, InstanceId instance) override {
+    on_child({container, instance}, [](Children&, const std::shared_ptr<Child>& child) { child->kill_tree(); });
   }
 
-  void remove(const std::string& container) override {
-    on_child(container, [container](Children& children, const std::shared_ptr<Child>& child) {
-      child->kill_tree();  // leftovers only: the main process has exited
-      std::lock_guard<std::mutex> lock(children.mu);
-      auto it = children.by_name.find(container);
-      if (it != children.by_name.end() && it->second == child) children.by_name.erase(it);
-    });
+  void remove(const std::string& container, InstanceId instance) override {
+    on_child({container, instance},
+             [key = ChildKey{container, instance}](Children& children, const std::shared_ptr<Child>& child) {
+               child->kill_tree();  // leftovers only: the main process has exited
+               std::lock_guard<std::mutex> lock(children.mu);
+               auto it = children.by_key.find(key);
+               if (it != children.by_key.end() && it->second == child) children.by_key.erase(it);
+             });
   }
 
   bool reports_exits() const override { return true; }
 
  private:
   template <class F>
-  void on_child(const std::string& container, F f) {
-    boost::asio::post(strand_, [weak = std::weak_ptr<Children>(children_), container, f] {
+  void on_child(ChildKey key, F f) {
+    boost::asio::post(strand_, [weak = std::weak_ptr<Children>(children_), key = std::move(key), f] {
       auto children = weak.lock();
       if (!children) return;
-      if (auto child = children->find(container)) f(*children, child);
+      if (auto child = children->find(key)) f(*children, child);
     });
   }
 

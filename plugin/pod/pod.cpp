@@ -14,6 +14,19 @@ namespace {
 
 // The kubelet's floor between the stop signal and SIGKILL (minimumGracePeriodInSeconds).
 constexpr Millis kMinStopWindow{2000};
+// How long after SIGKILL a driver may take to report the exit before the container counts as
+// lost (a local process is reaped in milliseconds; runc's kill and delete in well under a second).
+constexpr Millis kExitReportWindow{5000};
+// Timeouts from this many ms on (about 290 years) mean "forever": adding them to a clock would overflow.
+constexpr int64_t kForeverMs = int64_t{1} << 53;
+// lifehook_pod_container_exited names no instance: it is about the current one.
+constexpr drivers::InstanceId kCurrentInstance = 0;
+
+// t + d, saturated at the clock's end (grace periods come from the API as int64 milliseconds).
+Clock::time_point saturating_add(Clock::time_point t, Millis d) {
+  auto room = std::chrono::duration_cast<Millis>(Clock::time_point::max() - t);
+  return d >= room ? Clock::time_point::max() : t + d;
+}
 
 std::string hook_failure_message(const ContainerSpec& c, const HandlerSpec& h, const Result& r,
                                  const std::string& pod) {
@@ -57,10 +70,12 @@ PodOptions parse_pod_options(const char* options_json) {
 std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options, DriverFactory make_driver) {
   std::shared_ptr<Pod> pod(new Pod(ctx, std::move(spec), std::move(options)));
   std::weak_ptr<Pod> weak = pod;
-  drivers::DriverEnv env{ctx, pod->spec_, [weak](const std::string& name, int code, int sig) {
-                           if (auto self = weak.lock())
-                             self->on_strand([name, code, sig](Pod& p, Deferred& d) { p.on_exit(name, code, sig, d); });
-                         }};
+  drivers::DriverEnv env{
+      ctx, pod->spec_, [weak](const std::string& name, drivers::InstanceId instance, int code, int sig) {
+        if (auto self = weak.lock())
+          self->on_strand(
+              [name, instance, code, sig](Pod& p, Deferred& d) { p.on_exit(name, instance, code, sig, d); });
+      }};
   pod->driver_ = make_driver(std::move(env));
   pod->driver_->validate(pod->spec_);
   pod->host_reports_exits_ = !pod->driver_->reports_exits();
@@ -183,7 +198,7 @@ void Pod::start_container(Container& c, Deferred& d) {
   const ContainerSpec* spec = c.spec;
   std::weak_ptr<Pod> weak = weak_from_this();
   d.push_back([this, spec, name, instance, weak] {
-    driver_->start(*spec, [weak, name, instance](std::optional<drivers::StartInfo> info, std::string error) {
+    driver_->start(*spec, instance, [weak, name, instance](std::optional<drivers::StartInfo> info, std::string error) {
       if (auto self = weak.lock())
         self->on_strand([name, instance, info = std::move(info), error = std::move(error)](Pod& p, Deferred& d) {
           p.on_started(name, instance, info, error, d);
@@ -210,7 +225,7 @@ void Pod::on_started(const std::string& name, uint64_t instance, std::optional<d
     c.st.terminated = TerminatedState{128, 0, "StartError", error, now_sys, now_sys};
     c.st.ready = false;
     c.st.started = false;
-    d.push_back([this, name] { driver_->remove(name); });
+    d.push_back([this, name, instance] { driver_->remove(name, instance); });
     instance_ended(c, d);
     return;
   }
@@ -228,7 +243,7 @@ void Pod::on_started(const std::string& name, uint64_t instance, std::optional<d
   if (c.early_exit) {
     auto [code, sig] = *c.early_exit;
     c.early_exit.reset();
-    on_exit(name, code, sig, d);
+    on_exit(name, instance, code, sig, d);
     return;
   }
   if (terminating_) {
@@ -315,7 +330,7 @@ void Pod::on_hook_done(const std::string& name, uint64_t instance, uint64_t op, 
     emit("Warning", "FailedPostStartHook", "PostStartHook failed", name);
     c.post_start_failed = true;
     c.post_start_message = hook_failure_message(*c.spec, *c.spec->post_start, r, format_pod(spec_));
-    begin_stop(c, Clock::now() + Millis(spec_.grace_ms), "FailedPostStartHook", d);
+    begin_stop(c, saturating_add(Clock::now(), Millis(spec_.grace_ms)), "FailedPostStartHook", d);
     return;  // busy_ stays until the container exited (the kubelet kills synchronously)
   }
   // preStop finished before the deadline.
@@ -334,12 +349,18 @@ void Pod::container_exited(const std::string& name, int exit_code, int signal) {
   if (!host_reports_exits_)
     throw_state("pod " + spec_.name +
                 ": its driver reports container exits itself (lifehook_pod_container_exited is for host drivers)");
-  on_strand([name, exit_code, signal](Pod& p, Deferred& d) { p.on_exit(name, exit_code, signal, d); });
+  // The host knows its containers by name: the report is about the instance current when it
+  // reaches the strand.
+  on_strand(
+      [name, exit_code, signal](Pod& p, Deferred& d) { p.on_exit(name, kCurrentInstance, exit_code, signal, d); });
 }
 
-void Pod::on_exit(const std::string& name, int exit_code, int signal, Deferred& d) {
+void Pod::on_exit(const std::string& name, drivers::InstanceId instance, int exit_code, int signal, Deferred& d) {
   Container* cp = find(name);
-  if (cp && !cp->alive && cp->starting) {
+  if (!cp) return;
+  if (instance == kCurrentInstance) instance = cp->instance;
+  if (instance != cp->instance) return;  // an earlier instance's exit, already accounted for
+  if (!cp->alive && cp->starting) {
     // A host may report the exit from inside its start callback, before the start completion
     // reached us: keep it for on_started.
     cp->early_exit = std::make_pair(exit_code, signal);
@@ -375,7 +396,7 @@ void Pod::on_exit(const std::string& name, int exit_code, int signal, Deferred& 
     c.starting = false;
     busy_ = false;
   }
-  d.push_back([this, name] { driver_->remove(name); });
+  d.push_back([this, name, instance] { driver_->remove(name, instance); });
   instance_ended(c, d);
 }
 
@@ -472,7 +493,7 @@ void Pod::terminate(int64_t grace_ms) {
 }
 
 void Pod::do_terminate(int64_t grace_ms, Clock::time_point requested, Deferred& d) {
-  auto deadline = requested + Millis(grace_ms);
+  auto deadline = saturating_add(requested, Millis(grace_ms));
   if (!terminating_) {
     terminating_ = true;
     deletion_time_ = std::chrono::system_clock::now();
@@ -537,17 +558,17 @@ void Pod::send_stop_signal(Container& c, Deferred& d) {
   c.signal_time = now;
   int signo = c.spec->stop_signal ? c.spec->stop_signal : SIGTERM;
   std::string name = c.spec->name;
-  d.push_back([this, name, signo] { driver_->signal(name, signo); });
+  d.push_back([this, name, instance = c.instance, signo] { driver_->signal(name, instance, signo); });
   arm_stop_timer(c, std::max(c.deadline, now + kMinStopWindow));
 }
 
 void Pod::kill_now(Container& c, Deferred& d) {
   if (c.hook == Hook::PreStop || c.hook == Hook::PostStart) cancel_hook(c);  // a hook is killed, not abandoned
   c.stop = Stop::Killed;
-  ++c.stop_gen;
-  c.stop_timer->cancel();
   std::string name = c.spec->name;
-  d.push_back([this, name] { driver_->kill(name); });
+  d.push_back([this, name, instance = c.instance] { driver_->kill(name, instance); });
+  // A driver that never reports this exit must not keep terminate waiting forever.
+  arm_stop_timer(c, saturating_add(Clock::now(), kExitReportWindow));
 }
 
 void Pod::arm_stop_timer(Container& c, Clock::time_point at) {
@@ -576,6 +597,17 @@ void Pod::on_stop_timer(Container& c, Deferred& d) {
     send_stop_signal(c, d);
   } else if (c.stop == Stop::Signaled) {
     kill_now(c, d);
+  } else if (c.stop == Stop::Killed) {
+    // SIGKILL was sent kExitReportWindow ago and the driver still has not reported the exit: it
+    // lost it (or the container cannot be reached). Reported, and counted as gone, as the kubelet
+    // does for a container it cannot find (ContainerStatusUnknown, 137).
+    ctx_.log().error("pod {}: container {} did not report its exit within {} ms of SIGKILL; considered gone",
+                     spec_.name, c.spec->name, kExitReportWindow.count());
+    emit("Warning", "FailedKillPod",
+         "error killing pod: container \"" + c.spec->name + "\" did not report its exit within " +
+             std::to_string(kExitReportWindow.count() / 1000) + " s of SIGKILL",
+         c.spec->name);
+    on_exit(c.spec->name, c.instance, -1, 0, d);
   }
 }
 
@@ -585,7 +617,7 @@ bool Pod::wait(int64_t timeout_ms) {
   if (ctx_.on_loop_thread()) throw_state("lifehook_pod_wait must not be called from a library callback");
   std::unique_lock<std::mutex> lock(mu_);
   auto done = [this] { return terminal_ || stopped_ || detached_; };
-  if (timeout_ms < 0) {
+  if (timeout_ms < 0 || timeout_ms >= kForeverMs) {  // a timeout of centuries is forever, never a wrapped instant
     changed_.wait(lock, done);
     return true;
   }

@@ -68,7 +68,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
     const ContainerSpec* spec = nullptr;
     ContainerStatus st;
     Backoff backoff;
-    uint64_t instance = 0;  // bumps at every start; late completions of older instances are ignored
+    drivers::InstanceId instance = 0;  // bumps at every start (1, 2, ...); late completions of older ones are ignored
     bool ever_started = false;
     bool alive = false;      // an instance started and has not exited yet
     bool starting = false;   // in the start pipeline: driver start or postStart in flight
@@ -106,7 +106,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   void became_running(Container& c, Deferred& d);
   void run_hook(Container& c, Hook kind, const HandlerSpec& h, Deferred& d);
   void on_hook_done(const std::string& name, uint64_t instance, uint64_t op, Hook kind, const Result& r, Deferred& d);
-  void on_exit(const std::string& name, int exit_code, int signal, Deferred& d);
+  void on_exit(const std::string& name, drivers::InstanceId instance, int exit_code, int signal, Deferred& d);
   void instance_ended(Container& c, Deferred& d);
   void begin_stop(Container& c, Clock::time_point deadline, const std::string& message, Deferred& d);
   void move_deadline(Container& c, Clock::time_point deadline, Deferred& d);
@@ -140,7 +140,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   bool started_ = false;
   bool busy_ = false;  // one container start (with its postStart) at a time, as SyncPod does
   bool terminating_ = false;
-  bool stopped_ = false;   // terminating, every container stopped and every hook process reaped
+  bool stopped_ = false;  // terminating, every container stopped and every hook process reaped
   // Hooks submitted and not yet completed, canceled ones included: a canceled hook's processes
   // are still being killed, and terminate must not return before they are gone.
   int hooks_in_flight_ = 0;

@@ -1,6 +1,8 @@
 // The oci driver on real runc: containers of one pod share the pod network (loopback), exec runs
 // inside a container, stop signals go through the runtime, exit codes are exact, and nothing is
 // left in `runc list`, in the state directory or as a namespace mount afterwards.
+#include "plugin/drivers/oci_driver.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -15,7 +17,6 @@
 #include "oci_fixture.hpp"
 #include "plugin/context.hpp"
 #include "plugin/drivers/oci_bundle.hpp"
-#include "plugin/drivers/oci_driver.hpp"
 #include "plugin/pod/spec.hpp"
 
 namespace lifehook::testing {
@@ -36,7 +37,7 @@ struct PodUnderTest {
 
   explicit PodUnderTest(const std::string& pod_json) : spec(pod::parse_pod(pod_json)) {
     state_dir = fs::path(test_runtime_root()).parent_path().string() + "/pods";
-    drivers::DriverEnv env{ctx, spec, [this](const std::string& name, int code, int sig) {
+    drivers::DriverEnv env{ctx, spec, [this](const std::string& name, drivers::InstanceId, int code, int sig) {
                              std::lock_guard lock(mu);
                              exits[name] = {code, sig};
                              cv.notify_all();
@@ -53,7 +54,7 @@ struct PodUnderTest {
       bool done = false;
     };
     auto out = std::make_shared<Outcome>();
-    driver->start(c, [this, out](std::optional<drivers::StartInfo> i, std::string e) {
+    driver->start(c, 1, [this, out](std::optional<drivers::StartInfo> i, std::string e) {
       std::lock_guard lock(mu);
       out->info = std::move(i), out->error = std::move(e), out->done = true;
       cv.notify_all();
@@ -100,8 +101,8 @@ TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
     EXPECT_EQ(client->second, 0);
 
     // An exec hook inside the server container (the article's postStart), seen over the pod network.
-    ExecOutcome hook = exec_in_container(*server.pid, server.bundle,
-                                         {"busybox", "sh", "-c", "echo postStart... > /tmp/index.html"});
+    ExecOutcome hook =
+        exec_in_container(*server.pid, server.bundle, {"busybox", "sh", "-c", "echo postStart... > /tmp/index.html"});
     EXPECT_EQ(hook.exit_code, 0) << hook.out;
     ExecOutcome get = exec_in_container(*server.pid, server.bundle,
                                         {"busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/index.html"});
@@ -110,7 +111,7 @@ TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
     EXPECT_NE(run_command("busybox wget -q -T 1 -O - http://127.0.0.1:8080/index.html 2>/dev/null"), "postStart...\n");
 
     // Stop through the runtime: the container's init handles SIGTERM and its exit code is exact.
-    pod.driver->signal("server", SIGTERM);
+    pod.driver->signal("server", 1, SIGTERM);
     auto server_exit = pod.wait_exit("server", 10s);
     ASSERT_TRUE(server_exit);
     EXPECT_EQ(server_exit->first, 42);
@@ -118,14 +119,14 @@ TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
 
     // A TERM-ignoring container survives the stop signal and dies by SIGKILL.
     pod.start(pod.spec.containers[2]);
-    pod.driver->signal("stubborn", SIGTERM);
+    pod.driver->signal("stubborn", 1, SIGTERM);
     EXPECT_FALSE(pod.wait_exit("stubborn", 500ms));
-    pod.driver->kill("stubborn");
+    pod.driver->kill("stubborn", 1);
     auto stubborn = pod.wait_exit("stubborn", 10s);
     ASSERT_TRUE(stubborn);
     EXPECT_EQ(stubborn->first, 128 + SIGKILL);
     EXPECT_EQ(stubborn->second, SIGKILL);
-    for (const char* name : {"server", "client", "stubborn"}) pod.driver->remove(name);
+    for (const char* name : {"server", "client", "stubborn"}) pod.driver->remove(name, 1);
   }
   EXPECT_EQ(runc_list(), "");
   std::error_code ec;
@@ -159,7 +160,7 @@ TEST(OciDriver, StartFailureIsReportedAndCleanedUp) {
     {"name": "a", "command": ["/no/such/program"]}]}})");
   bool done = false;
   std::string error;
-  pod.driver->start(pod.spec.containers[0], [&](std::optional<drivers::StartInfo> info, std::string e) {
+  pod.driver->start(pod.spec.containers[0], 1, [&](std::optional<drivers::StartInfo> info, std::string e) {
     std::lock_guard lock(pod.mu);
     done = true;
     error = info ? "" : e;

@@ -34,9 +34,9 @@ inline double ms_since(Clock::time_point t0) {
 
 struct Ctx {
   lifehook_ctx* ctx = nullptr;
-  Ctx() {
+  explicit Ctx(const char* options_json = nullptr) {
     char* err = nullptr;
-    EXPECT_EQ(lifehook_ctx_new(nullptr, &ctx, &err), LIFEHOOK_OK) << (err ? err : "");
+    EXPECT_EQ(lifehook_ctx_new(options_json, &ctx, &err), LIFEHOOK_OK) << (err ? err : "");
     lifehook_free(err);
     // LIFEHOOK_TEST_LOG=0..5 routes the library's log (0 = trace) to stderr: the way to see what a
     // pod was doing when a test timed out.
