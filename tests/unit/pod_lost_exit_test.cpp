@@ -55,11 +55,17 @@ TEST(PodLostExit, TerminateReturnsWhenTheDriverNeverReportsTheExit) {
   EXPECT_GE(took, 4900);
   EXPECT_LT(took, 9000);
   EXPECT_EQ(host.kills.load(), 1);
+  // The removal is a driver call made after the engine's lock is released: it may trail terminate.
+  for (auto t1 = Clock::now(); host.removes.load() == 0 && ms_since(t1) < 5000;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(host.removes.load(), 1);
   json s = pod.status();
   const json& t = s["containerStatuses"][0]["state"]["terminated"];
   EXPECT_EQ(t["reason"], "ContainerStatusUnknown") << s;
   EXPECT_EQ(t["exitCode"], 137);
+  // Events reach watchers asynchronously (on a loop thread): wait for it.
+  for (auto t1 = Clock::now(); pod.events.count("FailedKillPod:app") == 0 && ms_since(t1) < 5000;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(pod.events.count("FailedKillPod:app"), 1u) << ::testing::PrintToString(pod.events.reasons());
   std::printf("terminate with a lost exit returned after %.0f ms\n", took);
 }
