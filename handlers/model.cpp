@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "../plugin/errors.hpp"
+#include "http_syntax.hpp"
+#include "json_overflow.hpp"
 
 namespace lifehook {
 
@@ -59,12 +61,24 @@ std::string get_string(const json& obj, const char* key, const std::string& path
     return {};
   }
   if (!v->is_string()) throw_invalid(path + "." + key, "must be a string", json_value_text(*v));
-  return v->get<std::string>();
+  std::string s = v->get<std::string>();
+  // A NUL would silently cut the string short at the first system call ("/tmp\0/x" runs in /tmp).
+  if (s.find('\0') != std::string::npos) throw_invalid(path + "." + key, "must not contain NUL", json_value_text(*v));
+  return s;
+}
+
+std::string get_line(const json& obj, const char* key, const std::string& path, bool required) {
+  std::string s = get_string(obj, key, path, required);
+  if (s.find_first_of("\r\n") != std::string::npos)
+    throw_invalid(path + "." + key, "must not contain CR or LF", json_value_text(obj[key]));
+  return s;
 }
 
 int64_t get_int(const json& obj, const char* key, const std::string& path, int64_t dflt) {
   const json* v = field(obj, key);
   if (!v) return dflt;
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    throw_invalid(path + "." + key, "is out of range (at most 9223372036854775807)", json_value_text(*v));
   if (v->is_number_integer()) return v->get<int64_t>();
   if (v->is_number_float()) {
     double d = v->get<double>();
@@ -87,35 +101,28 @@ bool get_bool(const json& obj, const char* key, const std::string& path, bool df
   return v->get<bool>();
 }
 
-std::string expand_vars(std::string_view s, const std::vector<EnvVar>& env) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '$' && i + 1 < s.size()) {
-      if (s[i + 1] == '$') {  // $$ escapes a literal $
-        out += '$';
-        ++i;
-        continue;
-      }
-      if (s[i + 1] == '(') {
-        size_t close = s.find(')', i + 2);
-        if (close != std::string_view::npos) {
-          std::string_view name = s.substr(i + 2, close - i - 2);
-          const EnvVar* found = nullptr;
-          for (const auto& e : env)  // the last definition wins, as in Kubernetes
-            if (e.name == name) found = &e;
-          if (found) {
-            out += found->value;
-            i = close;
-            continue;
-          }
-        }
-      }
-    }
-    out += s[i];
+namespace {
+
+constexpr const char* kPortNameRule =
+    "an IANA_SVC_NAME (at most 15 characters of a-z, 0-9 and '-', at least one letter, no leading, trailing or "
+    "double '-')";
+
+// validation.IsValidPortName (k8s.io/apimachinery/pkg/util/validation): the only strings the API
+// server takes as a port, so "080" or "80" in quotes is refused rather than read as a number.
+bool is_port_name(const std::string& s) {
+  if (s.empty() || s.size() > 15 || s.front() == '-' || s.back() == '-' || s.find("--") != std::string::npos)
+    return false;
+  bool letter = false;
+  for (char c : s) {
+    if (c >= 'a' && c <= 'z')
+      letter = true;
+    else if (!(c >= '0' && c <= '9') && c != '-')
+      return false;
   }
-  return out;
+  return letter;
 }
+
+}  // namespace
 
 std::vector<NamedPort> parse_ports(const json& j, const std::string& path) {
   std::vector<NamedPort> ports;
@@ -126,9 +133,14 @@ std::vector<NamedPort> parse_ports(const json& j, const std::string& path) {
     require_object(j[i], p);
     NamedPort np;
     np.name = get_string(j[i], "name", p);
-    np.container_port = static_cast<int>(get_int(j[i], "containerPort", p, 0));
-    if (np.container_port < 1 || np.container_port > 65535)
-      throw_invalid(p + ".containerPort", "must be between 1 and 65535", json_value_text(j[i].value("containerPort", json())));
+    if (!np.name.empty() && !is_port_name(np.name))
+      throw_invalid(p + ".name", std::string("must be ") + kPortNameRule, json_value_text(j[i]["name"]));
+    // Range-checked as int64 before narrowing: 2^32+80 is refused, not taken as 80.
+    int64_t port = get_int(j[i], "containerPort", p, 0);
+    if (port < 1 || port > 65535)
+      throw_invalid(p + ".containerPort", "must be between 1 and 65535",
+                    json_value_text(j[i].value("containerPort", json())));
+    np.container_port = static_cast<int>(port);
     ports.push_back(std::move(np));
   }
   return ports;
@@ -142,13 +154,14 @@ std::vector<EnvVar> parse_env(const json& j, const std::string& path) {
     std::string p = path + "[" + std::to_string(i) + "]";
     require_object(j[i], p);
     EnvVar e;
-    e.name = get_string(j[i], "name", p, true);
-    if (e.name.empty() || e.name.find('=') != std::string::npos || e.name.find('\0') != std::string::npos)
+    e.name = get_line(j[i], "name", p, true);
+    if (e.name.empty() || e.name.find('=') != std::string::npos)
       throw_invalid(p + ".name", "must be a non-empty name without '='", json_value_text(j[i]["name"]));
     if (field(j[i], "valueFrom")) throw_invalid(p + ".valueFrom", "is not supported (only literal values)");
     e.value = get_string(j[i], "value", p);
     env.push_back(std::move(e));
   }
+  expand_env_values(env);
   return env;
 }
 
@@ -160,21 +173,19 @@ int resolve_port(const json& obj, const std::string& path, const std::vector<Nam
   if (!v) throw_invalid(p, "is required");
   int64_t port = -1;
   if (v->is_number_integer()) {
-    port = v->get<int64_t>();
+    port = v->is_number_unsigned() && v->get<uint64_t>() > 65535 ? -1 : v->get<int64_t>();
   } else if (v->is_string()) {
+    // An IntOrString port given as a string is a port NAME (validation.ValidatePortNumOrName).
     std::string name = v->get<std::string>();
+    if (!is_port_name(name))
+      throw_invalid(p, std::string("must be a port number or a port name, ") + kPortNameRule, json_value_text(*v));
     bool found = false;
     for (const auto& np : ports)
-      if (!np.name.empty() && np.name == name) {
+      if (np.name == name) {
         port = np.container_port;
         found = true;
       }
-    if (!found) {
-      bool numeric = !name.empty() && name.size() < 7;
-      for (char c : name) numeric = numeric && c >= '0' && c <= '9';
-      if (!numeric) throw_invalid(p, "names no port of the target (target.ports / container ports)", json_value_text(*v));
-      port = std::stol(name);
-    }
+    if (!found) throw_invalid(p, "names no port of the target (target.ports / container ports)", json_value_text(*v));
   } else {
     throw_invalid(p, "must be a number or a port name", json_value_text(*v));
   }
@@ -182,23 +193,18 @@ int resolve_port(const json& obj, const std::string& path, const std::vector<Nam
   return static_cast<int>(port);
 }
 
-bool has_forbidden_header_char(const std::string& s) {
-  for (char c : s)
-    if (c == '\r' || c == '\n' || c == '\0') return true;
-  return false;
-}
-
 HttpGetSpec parse_http_get(const json& j, const std::string& path, const std::vector<NamedPort>& ports) {
   require_object(j, path);
   HttpGetSpec h;
-  h.host = get_string(j, "host", path);
-  if (h.host.find_first_of(" /\r\n\t@?#") != std::string::npos || has_forbidden_header_char(h.host))
+  h.host = get_line(j, "host", path);
+  if (h.host.find_first_of(" /\t@?#") != std::string::npos)
     throw_invalid(path + ".host", "must be a host name or IP address", json_value_text(j["host"]));
   h.port = resolve_port(j, path, ports);
   std::string p = get_string(j, "path", path);
   if (p.empty()) p = "/";
   for (unsigned char c : p)
-    if (c <= 0x20 || c == 0x7f) throw_invalid(path + ".path", "must not contain spaces or control characters", json_value_text(j["path"]));
+    if (c <= 0x20 || c == 0x7f)
+      throw_invalid(path + ".path", "must not contain spaces or control characters", json_value_text(j["path"]));
   if (p[0] != '/') p = "/" + p;
   h.path = p;
   std::string scheme = get_string(j, "scheme", path);
@@ -212,15 +218,30 @@ HttpGetSpec parse_http_get(const json& j, const std::string& path, const std::ve
   if (const json* hs = field(j, "httpHeaders")) {
     std::string hp = path + ".httpHeaders";
     if (!hs->is_array()) throw_invalid(hp, "must be an array", json_value_text(*hs));
+    // Bounded before any per-header work: 100 000 headers are refused at once.
+    if (hs->size() > kMaxHttpHeaders)
+      throw_invalid(hp, "has " + std::to_string(hs->size()) + " headers; at most " + std::to_string(kMaxHttpHeaders) +
+                            " are allowed");
+    size_t bytes = 0;
     for (size_t i = 0; i < hs->size(); ++i) {
       std::string ip = hp + "[" + std::to_string(i) + "]";
       require_object((*hs)[i], ip);
-      HttpHeader hh{get_string((*hs)[i], "name", ip, true), get_string((*hs)[i], "value", ip)};
-      if (hh.name.empty() || has_forbidden_header_char(hh.name) || hh.name.find(':') != std::string::npos ||
-          hh.name.find(' ') != std::string::npos)
-        throw_invalid(ip + ".name", "must be a header name without ':', spaces, CR, LF or NUL", json_value_text((*hs)[i]["name"]));
-      if (has_forbidden_header_char(hh.value))
-        throw_invalid(ip + ".value", "must not contain CR, LF or NUL", json_value_text((*hs)[i]["value"]));
+      const json& hj = (*hs)[i];
+      for (const char* key : {"name", "value"})
+        if (const json* s = field(hj, key); s && s->is_string()) bytes += s->get_ref<const std::string&>().size();
+      if (bytes > kMaxHttpHeaderBytes)
+        throw_invalid(
+            hp, "hold more than " + std::to_string(kMaxHttpHeaderBytes) +
+                    " bytes of names and values (1 MiB, Go's http.DefaultMaxHeaderBytes); the limit is reached at [" +
+                    std::to_string(i) + "]");
+      HttpHeader hh{get_string(hj, "name", ip, true), get_string(hj, "value", ip)};
+      if (!is_http_token(hh.name))
+        throw_invalid(ip + ".name",
+                      "must be an HTTP header name (an RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~)",
+                      json_value_text(hj["name"]));
+      if (!is_http_field_value(hh.value))
+        throw_invalid(ip + ".value", "must not contain CR, LF, NUL or other control characters but TAB",
+                      json_value_text(hj["value"]));
       h.headers.push_back(std::move(hh));
     }
   }
@@ -238,9 +259,11 @@ HandlerSpec parse_handler(const json& j, const std::string& path, const std::vec
   for (const char* k : kinds)
     if (field(j, k)) present.emplace_back(k);
   if (field(j, "grpc")) throw_invalid(path + ".grpc", "is not supported; use exec, httpGet, tcpSocket or sleep");
-  if (present.empty()) throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep", json_value_text(j));
+  if (present.empty())
+    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep", json_value_text(j));
   if (present.size() > 1)
-    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep; found " + present[0] + " and " + present[1]);
+    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep; found " + present[0] + " and " +
+                            present[1]);
   const std::string& kind = present[0];
   const json& v = j[kind];
   std::string p = path + "." + kind;
@@ -248,13 +271,16 @@ HandlerSpec parse_handler(const json& j, const std::string& path, const std::vec
     require_object(v, p);
     const json* cmd = field(v, "command");
     if (!cmd) throw_invalid(p + ".command", "is required");
-    if (!cmd->is_array() || cmd->empty()) throw_invalid(p + ".command", "must be a non-empty array of strings", json_value_text(*cmd));
+    if (!cmd->is_array() || cmd->empty())
+      throw_invalid(p + ".command", "must be a non-empty array of strings", json_value_text(*cmd));
     ExecSpec e;
     for (size_t i = 0; i < cmd->size(); ++i) {
       const json& a = (*cmd)[i];
-      if (!a.is_string()) throw_invalid(p + ".command[" + std::to_string(i) + "]", "must be a string", json_value_text(a));
+      if (!a.is_string())
+        throw_invalid(p + ".command[" + std::to_string(i) + "]", "must be a string", json_value_text(a));
       std::string s = expand_vars(a.get<std::string>(), env);
-      if (s.find('\0') != std::string::npos) throw_invalid(p + ".command[" + std::to_string(i) + "]", "must not contain NUL");
+      if (s.find('\0') != std::string::npos)
+        throw_invalid(p + ".command[" + std::to_string(i) + "]", "must not contain NUL");
       e.command.push_back(std::move(s));
     }
     if (e.command[0].empty()) throw_invalid(p + ".command[0]", "must not be empty");
@@ -264,8 +290,8 @@ HandlerSpec parse_handler(const json& j, const std::string& path, const std::vec
   if (kind == "tcpSocket") {
     require_object(v, p);
     TcpSocketSpec t;
-    t.host = get_string(v, "host", p);
-    if (t.host.find_first_of(" /\r\n\t") != std::string::npos)
+    t.host = get_line(v, "host", p);
+    if (t.host.find_first_of(" /\t") != std::string::npos)
       throw_invalid(p + ".host", "must be a host name or IP address", json_value_text(v["host"]));
     t.port = resolve_port(v, p, ports);
     return t;
@@ -275,7 +301,8 @@ HandlerSpec parse_handler(const json& j, const std::string& path, const std::vec
   if (!s) throw_invalid(p + ".seconds", "is required");
   if (!s->is_number()) throw_invalid(p + ".seconds", "must be a number", json_value_text(*s));
   double secs = s->get<double>();
-  if (!(secs >= 0) || secs > 1e9) throw_invalid(p + ".seconds", "must be >= 0", json_value_text(*s));
+  if (!(secs >= 0) || secs > 1e9)
+    throw_invalid(p + ".seconds", "must be between 0 and 1000000000", json_value_text(*s));
   return SleepSpec{static_cast<int64_t>(std::llround(secs * 1000.0))};
 }
 
@@ -283,24 +310,28 @@ Target parse_target(const json& j, const std::string& path) {
   Target t;
   if (j.is_null()) return t;
   require_object(j, path);
-  t.pod_ip = get_string(j, "podIP", path);
+  t.pod_ip = get_line(j, "podIP", path);
+  if (t.pod_ip.find_first_of(" /\t@?#") != std::string::npos)
+    throw_invalid(path + ".podIP", "must be a host name or IP address", json_value_text(j["podIP"]));
   t.ports = parse_ports(j.value("ports", json()), path + ".ports");
   t.env = parse_env(j.value("env", json()), path + ".env");
-  t.working_dir = get_string(j, "workingDir", path);
+  t.working_dir = get_line(j, "workingDir", path);
+  if (!t.working_dir.empty() && t.working_dir.front() != '/')  // as the API server requires of a container's
+    throw_invalid(path + ".workingDir", "must be an absolute path", json_value_text(j["workingDir"]));
   if (const json* pid = field(j, "pid")) {
     int64_t v = get_int(j, "pid", path, 0);
     if (v <= 0 || v > 4194304) throw_invalid(path + ".pid", "must be a positive process id", json_value_text(*pid));
     t.pid = static_cast<int>(v);
   }
-  t.bundle = get_string(j, "bundle", path);
-  t.exec_mode = get_string(j, "execMode", path);
+  t.bundle = get_line(j, "bundle", path);
+  t.exec_mode = get_line(j, "execMode", path);
   if (!t.exec_mode.empty() && t.exec_mode != "host" && t.exec_mode != "container" && t.exec_mode != "runtime")
     throw_invalid(path + ".execMode", "must be host, container or runtime", json_value_text(j["execMode"]));
-  t.cgroup = get_string(j, "cgroup", path);
-  t.runtime = get_string(j, "runtime", path);
-  t.runtime_root = get_string(j, "runtimeRoot", path);
-  t.netns = get_string(j, "netns", path);
-  if (field(j, "netns") && (t.netns.empty() || t.netns[0] != '/' || t.netns.find('\0') != std::string::npos))
+  t.cgroup = get_line(j, "cgroup", path);
+  t.runtime = get_line(j, "runtime", path);
+  t.runtime_root = get_line(j, "runtimeRoot", path);
+  t.netns = get_line(j, "netns", path);
+  if (field(j, "netns") && (t.netns.empty() || t.netns[0] != '/'))
     throw_invalid(path + ".netns", "must be the absolute path of a network namespace file, e.g. /proc/<pid>/ns/net",
                   json_value_text(j["netns"]));
   return t;
@@ -316,8 +347,17 @@ json parse_json_text(std::string_view text, const std::string& path) {
     if (auto pos = why.find("] "); why.rfind("[json.exception", 0) == 0 && pos != std::string::npos)
       why.erase(0, pos + 2);
     throw_invalid(path, "is not valid JSON (" + why + ")");
+  } catch (const json::out_of_range&) {  // 1e999: a number no double holds
+    std::string at, token;
+    if (!locate_number_overflow(text, at, token)) throw_invalid(path, "holds a number out of range");
+    throw_invalid(at.empty() ? path : at,
+                  "is a number out of range (larger than a double holds) in the " + path + " document", token);
   }
 }
+
+// The longest timeout taken (about 31 years): as nanoseconds of a steady_clock deadline it
+// stays far from int64 overflow.
+constexpr double kMaxTimeoutMs = 1e12;
 
 Request parse_request(std::string_view text) {
   json j = parse_json_text(text, "request");
@@ -336,13 +376,16 @@ Request parse_request(std::string_view text) {
   if (t) {
     if (!t->is_number()) throw_invalid("timeoutMs", "must be a number of milliseconds", json_value_text(*t));
     double ms = t->get<double>();
-    if (!(ms >= 0) || ms > 1e12) throw_invalid("timeoutMs", "must be >= 0", json_value_text(*t));
+    if (!(ms >= 0) || ms > kMaxTimeoutMs)
+      throw_invalid("timeoutMs",
+                    "must be between 0 and " + std::to_string(static_cast<int64_t>(kMaxTimeoutMs)) + " milliseconds",
+                    json_value_text(*t));
     r.timeout_ms = static_cast<int64_t>(std::ceil(ms));
   }
-  std::string purpose = get_string(j, "purpose", "request");
+  std::string purpose = get_line(j, "purpose", "request");
   static const std::pair<const char*, Purpose> purposes[] = {
-      {"", Purpose::OneShot},          {"oneshot", Purpose::OneShot},     {"postStart", Purpose::PostStart},
-      {"preStop", Purpose::PreStop},   {"liveness", Purpose::Liveness},   {"readiness", Purpose::Readiness},
+      {"", Purpose::OneShot},        {"oneshot", Purpose::OneShot},   {"postStart", Purpose::PostStart},
+      {"preStop", Purpose::PreStop}, {"liveness", Purpose::Liveness}, {"readiness", Purpose::Readiness},
       {"startup", Purpose::Startup}};
   bool ok = false;
   for (const auto& [name, p] : purposes)
@@ -350,7 +393,9 @@ Request parse_request(std::string_view text) {
       r.purpose = p;
       ok = true;
     }
-  if (!ok) throw_invalid("purpose", "must be postStart, preStop, liveness, readiness, startup or oneshot", json_value_text(j["purpose"]));
+  if (!ok)
+    throw_invalid("purpose", "must be postStart, preStop, liveness, readiness, startup or oneshot",
+                  json_value_text(j["purpose"]));
   return r;
 }
 
@@ -368,19 +413,45 @@ json result_to_json(const Result& r) {
   return j;
 }
 
+namespace {
+
+// A command argument as one log line: control characters (an argument may be a multi-line
+// script) are written as escapes, so no argument can start a forged log line.
+std::string one_line(const std::string& s) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7f)
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string describe(const HandlerSpec& h, const Target& t) {
   struct V {
     const Target& t;
     std::string host(const std::string& h) const { return h.empty() ? (t.pod_ip.empty() ? "?" : t.pod_ip) : h; }
     std::string operator()(const ExecSpec& e) const {
       std::string s = "exec [";
-      for (size_t i = 0; i < e.command.size(); ++i) s += (i ? " " : "") + e.command[i];
+      for (size_t i = 0; i < e.command.size(); ++i) s += (i ? " " : "") + one_line(e.command[i]);
       return s + "]";
     }
     std::string operator()(const HttpGetSpec& g) const {
       return std::string(g.https ? "https://" : "http://") + host(g.host) + ":" + std::to_string(g.port) + g.path;
     }
-    std::string operator()(const TcpSocketSpec& s) const { return "tcp " + host(s.host) + ":" + std::to_string(s.port); }
+    std::string operator()(const TcpSocketSpec& s) const {
+      return "tcp " + host(s.host) + ":" + std::to_string(s.port);
+    }
     std::string operator()(const SleepSpec& s) const { return "sleep " + std::to_string(s.milliseconds) + "ms"; }
   };
   return std::visit(V{t}, h);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "expansion.hpp"  // expand_vars: $(VAR) in commands
 
 namespace lifehook {
 
@@ -38,8 +39,8 @@ struct HttpHeader {
 };
 
 struct HttpGetSpec {
-  std::string host;    // empty: target.podIP
-  int port = 0;        // resolved, 1..65535
+  std::string host;  // empty: target.podIP
+  int port = 0;      // resolved, 1..65535
   std::string path = "/";
   bool https = false;
   std::vector<HttpHeader> headers;
@@ -62,13 +63,13 @@ struct Target {
   std::vector<NamedPort> ports;
   std::vector<EnvVar> env;
   std::string working_dir;
-  std::optional<int> pid;          // container init pid as seen from the host
-  std::string bundle;              // OCI bundle directory (container exec)
-  std::string exec_mode;           // "", "host", "container", "runtime"
-  std::string cgroup;              // cgroup v2 path an exec should join (empty: its own)
-  std::string runtime;             // execMode runtime: the OCI runtime binary (empty: runc)
-  std::string runtime_root;        // execMode runtime: its state root (empty: every root known)
-  std::string netns;               // network namespace file httpGet/tcpSocket connect from (empty: the host's)
+  std::optional<int> pid;    // container init pid as seen from the host
+  std::string bundle;        // OCI bundle directory (container exec)
+  std::string exec_mode;     // "", "host", "container", "runtime"
+  std::string cgroup;        // cgroup v2 path an exec should join (empty: its own)
+  std::string runtime;       // execMode runtime: the OCI runtime binary (empty: runc)
+  std::string runtime_root;  // execMode runtime: its state root (empty: every root known)
+  std::string netns;         // network namespace file httpGet/tcpSocket connect from (empty: the host's)
 };
 
 enum class Purpose { OneShot, PostStart, PreStop, Liveness, Readiness, Startup };
@@ -108,16 +109,16 @@ Target parse_target(const json& j, const std::string& path);
 // Parses a whole request document (text). Throws Error(LIFEHOOK_E_INVALID).
 Request parse_request(std::string_view text);
 
-// Kubernetes $(VAR) expansion: $(NAME) from env literals, $$ escapes, unknown names stay as written.
-std::string expand_vars(std::string_view s, const std::vector<EnvVar>& env);
-
 json result_to_json(const Result& r);
 // A short description for logs and events, e.g. "tcp 127.0.0.1:3306", "exec [sh -c ...]".
 std::string describe(const HandlerSpec& h, const Target& t);
 
 // Helpers to read typed JSON fields with path-aware errors (shared with pod parsing).
 const json* field(const json& obj, const char* key);
+// Strings never hold NUL (it would silently cut them short at a system call); get_line also
+// refuses CR and LF, for every string that ends up in a path, a name, a header or a log line.
 std::string get_string(const json& obj, const char* key, const std::string& path, bool required = false);
+std::string get_line(const json& obj, const char* key, const std::string& path, bool required = false);
 int64_t get_int(const json& obj, const char* key, const std::string& path, int64_t dflt);
 double get_number(const json& obj, const char* key, const std::string& path, double dflt);
 bool get_bool(const json& obj, const char* key, const std::string& path, bool dflt);

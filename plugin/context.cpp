@@ -2,16 +2,16 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <future>
 
-#include <spdlog/spdlog.h>
-
 #include "../handlers/curl_multi.hpp"
+#include "../handlers/http_syntax.hpp"
 #include "errors.hpp"
+#include "operation.hpp"
 #include "os/cgroup.hpp"
 #include "os/container_exec.hpp"
-#include "operation.hpp"
 
 namespace lifehook {
 
@@ -38,7 +38,8 @@ ContextOptions parse_context_options(const char* options_json) {
   json j = parse_json_text(options_json, "options");
   require_object(j, "options");
   int64_t threads = get_int(j, "threads", "options", 2);
-  if (threads < 1 || threads > 64) throw_invalid("options.threads", "must be between 1 and 64", json_value_text(j["threads"]));
+  if (threads < 1 || threads > 64)
+    throw_invalid("options.threads", "must be between 1 and 64", json_value_text(j["threads"]));
   o.threads = static_cast<int>(threads);
   if (const json* l = field(j, "logLevel")) o.log_level = parse_level(*l, "options.logLevel");
   int64_t max_out = get_int(j, "maxOutputBytes", "options", 10240);
@@ -46,6 +47,9 @@ ContextOptions parse_context_options(const char* options_json) {
     throw_invalid("options.maxOutputBytes", "must be between 0 and 1073741824", json_value_text(j["maxOutputBytes"]));
   o.handler.max_output_bytes = static_cast<size_t>(max_out);
   o.handler.user_agent = get_string(j, "userAgent", "options");
+  if (!is_http_field_value(o.handler.user_agent))  // "ua\r\nX-Injected: 1" would be a second header line
+    throw_invalid("options.userAgent", "must not contain CR, LF, NUL or other control characters but TAB",
+                  json_value_text(j["userAgent"]));
   o.handler.kubelet_compat = get_bool(j, "kubeletCompat", "options", false);
   o.handler.verify_tls = get_bool(j, "verifyTLS", "options", false);
   return o;
@@ -185,7 +189,8 @@ bool Context::cancel(uint64_t id) {
 
 Result Context::run(const Request& req) {
   if (on_loop_thread())
-    throw_state("lifehook_run must not be called from a library callback (it would block the event loop); use lifehook_submit");
+    throw_state(
+        "lifehook_run must not be called from a library callback (it would block the event loop); use lifehook_submit");
   std::promise<Result> promise;
   auto future = promise.get_future();
   submit(req, [&promise](uint64_t, const Result& r) { promise.set_value(r); });

@@ -1,7 +1,8 @@
 // Request parsing and validation: every invalid class is LIFEHOOK_E_INVALID naming the JSON path.
+#include "handlers/model.hpp"
+
 #include <gtest/gtest.h>
 
-#include "handlers/model.hpp"
 #include "plugin/errors.hpp"
 
 using namespace lifehook;
@@ -36,16 +37,14 @@ TEST(Model, ParsesEachHandlerKind) {
   EXPECT_EQ(h.path, "/healthz");
   EXPECT_TRUE(h.https);
 
-  r = parse_request(R"J({"handler":{"tcpSocket":{"port":"9090","host":"127.0.0.1"}}})J");
+  r = parse_request(R"J({"handler":{"tcpSocket":{"port":9090,"host":"127.0.0.1"}}})J");
   EXPECT_EQ(std::get<TcpSocketSpec>(r.handler).port, 9090);
 
   r = parse_request(R"J({"handler":{"sleep":{"seconds":0.25}}})J");
   EXPECT_EQ(std::get<SleepSpec>(r.handler).milliseconds, 250);
 }
 
-TEST(Model, UnknownVariablesStayAsWritten) {
-  EXPECT_EQ(expand_vars("$(NOPE)-$(A)", {{"A", "1"}}), "$(NOPE)-1");
-}
+TEST(Model, UnknownVariablesStayAsWritten) { EXPECT_EQ(expand_vars("$(NOPE)-$(A)", {{"A", "1"}}), "$(NOPE)-1"); }
 
 TEST(Model, InvalidRequestsNameThePath) {
   EXPECT_NE(invalid_message("not json").find("request"), std::string::npos);

@@ -119,14 +119,19 @@ TEST(TcpSocket, NoHostAndNoPodIPIsInvalid) {
   EXPECT_NE(msg.find("handler.tcpSocket.host"), std::string::npos) << msg;
 }
 
-TEST(TcpSocket, PortByNameAndNumericString) {
+// A string port is a port name, as the API server requires (ValidatePortNumOrName): a numeric
+// string is refused, not read as a number.
+TEST(TcpSocket, PortByNameNotByNumericString) {
   Listener l;
   Ctx ctx;
-  std::string target = R"(,"target":{"podIP":"127.0.0.1","ports":[{"name":"db","containerPort":)" +
-                       std::to_string(l.port()) + "}]}";
+  std::string target =
+      R"(,"target":{"podIP":"127.0.0.1","ports":[{"name":"db","containerPort":)" + std::to_string(l.port()) + "}]}";
   EXPECT_EQ(ctx.run(tcp_request("", R"("db")", target)).at("outcome"), "success");
-  EXPECT_EQ(ctx.run(tcp_request("127.0.0.1", "\"" + std::to_string(l.port()) + "\"")).at("outcome"), "success");
   char* error = nullptr;
+  EXPECT_EQ(lifehook_run(ctx.get(), tcp_request("127.0.0.1", "\"" + std::to_string(l.port()) + "\"").c_str(), nullptr,
+                         &error),
+            LIFEHOOK_E_INVALID);
+  EXPECT_NE(take(error).find("IANA_SVC_NAME"), std::string::npos);
   EXPECT_EQ(lifehook_run(ctx.get(), tcp_request("", R"("web")", target).c_str(), nullptr, &error), LIFEHOOK_E_INVALID);
   std::string msg = take(error);
   EXPECT_NE(msg.find("handler.tcpSocket.port"), std::string::npos) << msg;
