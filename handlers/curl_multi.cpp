@@ -5,23 +5,24 @@
 #include "curl_multi.hpp"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <cstdlib>
 #include <future>
 #include <mutex>
 #include <set>
 #include <unordered_map>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
-
 #include "../plugin/os/netns_socket.hpp"
+#include "lingering_close.hpp"
 
 namespace lifehook {
 
@@ -65,13 +66,13 @@ CURLM* multi_init_cloexec() {
 
 // Every connection socket is ours: SOCK_CLOEXEC from the start (no window in which a fork
 // elsewhere in the host inherits it, curl/curl#2252) and SO_LINGER {1, 1 s} as the kubelet's
-// probe dialer (kubernetes#89898): close() sends a FIN and waits at most 1 s for it to be
-// acknowledged, instead of an RST that drops pending data (linger 0). On a live peer (loopback,
-// pod network) the wait is the FIN's ACK: microseconds. Only a peer that vanished with our FIN
-// unacknowledged can hold a close() — and with it a loop thread — for up to that second.
+// probe dialer (kubernetes#89898): the FIN is sent and given up to 1 s to be acknowledged,
+// instead of an RST that drops pending data (linger 0). curl's close() of such a socket would
+// sleep on the strand for that second against a peer that never acknowledges; close_socket()
+// below hands it to close_lingering() instead, which does the same without blocking.
 // With a network namespace the socket is made there (a helper thread enters it, ~40 µs; see
-// plugin/os/netns_socket.hpp and PERFORMANCE.md); the FRESH_CONNECT/FORBID_REUSE every transfer gets (http_transfer.cpp)
-// guarantee that a connection made in one namespace is never reused for another transfer.
+// plugin/os/netns_socket.hpp and PERFORMANCE.md); the FRESH_CONNECT/FORBID_REUSE every transfer gets
+// (http_transfer.cpp) guarantee that a connection made in one namespace is never reused for another transfer.
 curl_socket_t open_socket(void* data, curlsocktype purpose, curl_sockaddr* addr) {
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
   auto* where = static_cast<CurlMulti::SocketNamespace*>(data);
@@ -94,6 +95,22 @@ curl_socket_t open_socket(void* data, curlsocktype purpose, curl_sockaddr* addr)
   return fd;
 }
 
+// CURLOPT_CLOSESOCKETFUNCTION: curl is done with `fd` (it stopped watching it already).
+int close_socket(void* io, curl_socket_t fd) {
+  close_lingering(*static_cast<boost::asio::io_context*>(io), fd);
+  return 0;
+}
+
+// libcurl stays mapped for the life of the process: with CURLOPT_QUICK_EXIT, a resolver thread
+// curl detached (a name server that never answers) may still be running libcurl's code after our
+// last context is gone and a host dlclose()s us — and with us, the libcurl it would otherwise
+// never have loaded.
+void pin_libcurl() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&curl_easy_init), &info) && info.dli_fname)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);  // the handle is deliberately kept
+}
+
 }  // namespace
 
 struct CurlMulti::Impl {
@@ -110,7 +127,7 @@ struct CurlMulti::Impl {
   };
 
   Impl(boost::asio::io_context& io, spdlog::logger& log)
-      : log(log), strand(boost::asio::make_strand(io)), timer(strand) {
+      : log(log), io(io), strand(boost::asio::make_strand(io)), timer(strand) {
     multi = multi_init_cloexec();
     if (!multi) throw std::runtime_error("curl_multi_init failed");
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
@@ -250,6 +267,7 @@ struct CurlMulti::Impl {
   }
 
   spdlog::logger& log;
+  boost::asio::io_context& io;
   Strand strand;
   boost::asio::steady_timer timer;
   CURLM* multi = nullptr;
@@ -266,7 +284,10 @@ void CurlMulti::global_init(spdlog::logger& log) {
   // libcurl staying initialised until the process exits, which is what it is designed for.
   static std::once_flag once;
   static CURLcode rc = CURLE_OK;
-  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] {
+    rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    pin_libcurl();
+  });
   if (rc != CURLE_OK) throw std::runtime_error(std::string("curl_global_init: ") + curl_easy_strerror(rc));
   static std::once_flag warn_once;
   std::call_once(warn_once, [&log] {
@@ -300,9 +321,8 @@ void CurlMulti::shutdown() {
 }
 
 void CurlMulti::add(CURL* easy, Done done) {
-  boost::asio::post(impl_->strand, [impl = impl_, easy, done = std::move(done)]() mutable {
-    impl->add(easy, std::move(done));
-  });
+  boost::asio::post(impl_->strand,
+                    [impl = impl_, easy, done = std::move(done)]() mutable { impl->add(easy, std::move(done)); });
 }
 
 void CurlMulti::remove(CURL* easy, std::function<void()> removed) {
@@ -315,6 +335,14 @@ void CurlMulti::remove(CURL* easy, std::function<void()> removed) {
 void CurlMulti::configure_sockets(CURL* easy, SocketNamespace* where) {
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, where);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &close_socket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, &impl_->io);
+  // libcurl 7.88's threaded resolver is JOINED when a transfer still resolving is removed
+  // (Curl_resolver_kill): a name server that never answers held the strand — every httpGet of
+  // the context — until getaddrinfo gave up (8 s for a 500 ms timeout). With QUICK_EXIT the
+  // resolver thread is detached instead and frees itself when getaddrinfo returns (curl 7.87+);
+  // libcurl is pinned in memory for it (pin_libcurl). No c-ares build needed: see DESIGN.md.
+  curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
 }
 
 }  // namespace lifehook

@@ -9,11 +9,10 @@
 
 #include <curl/curl.h>
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 namespace spdlog {
 class logger;
@@ -50,7 +49,9 @@ class CurlMulti {
     std::string error;
   };
 
-  // Makes every socket of `easy` SOCK_CLOEXEC with SO_LINGER {1, 1 s}, created in `where` (may be
+  // Makes every socket of `easy` SOCK_CLOEXEC with SO_LINGER {1, 1 s}, closed without blocking the
+  // loop (lingering_close.hpp), its name resolved without ever blocking the strand (QUICK_EXIT),
+  // created in `where` (may be
   // null: the host's namespace; else it must outlive the transfer). Call before add().
   void configure_sockets(CURL* easy, SocketNamespace* where = nullptr);
 

@@ -15,6 +15,8 @@ namespace lifehook {
 // moves only the calling thread, so a short-lived thread of its own enters the namespace, creates
 // the socket and ends: no thread of the host ever stays in a foreign namespace. That thread
 // inherits the caller's signal mask (a loop thread blocks every signal).
+// The file is opened O_NONBLOCK and must be a namespace file (Error(LIFEHOOK_E_INVALID) naming
+// target.netns otherwise): a FIFO can never block the calling loop thread.
 // Throws Error(LIFEHOOK_E_SYSTEM) "target.netns: cannot enter <path>: <strerror>" (or "...: socket in
 // <path>: ...") — never leaves a descriptor open on failure.
 UniqueFd open_socket_in_netns(const std::string& netns_path, int domain, int type, int protocol);
