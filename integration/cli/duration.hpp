@@ -12,6 +12,14 @@ namespace lifehook_cli {
 // nullopt when the text is not a duration (or negative).
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
+// The longest --grace taken: 10 years, as terminationGracePeriodSeconds.
+inline constexpr long long kMaxGraceSeconds = 10LL * 365 * 86400;
+
+// CLI11 check for --grace: "" when `text` is a plain non-negative number of seconds up to
+// kMaxGraceSeconds; else the message. "nan", "inf", "1e999", "-0" are refused (strtod would take
+// them, and NaN slips through a "< 0" test).
+std::string check_grace_seconds(const std::string& text);
+
 // kubectl's AGE column.
 std::string human_duration(std::chrono::milliseconds d);
 

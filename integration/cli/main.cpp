@@ -2,7 +2,6 @@
 // single handlers — through the public C ABI only. Argument parsing lives here; each command is
 // in its own file.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 
@@ -38,19 +37,23 @@ int main(int argc, char** argv) {
   RunOptions run;
   std::string run_for;
   CLI::App* run_cmd = app.add_subcommand("run", "run the Pods of a manifest and watch them like `kubectl get pod -w`");
-  run_cmd->add_option("FILE", run.file, "Pod manifest, YAML or JSON (- for stdin; a List or several documents run side by side)")
+  run_cmd
+      ->add_option("FILE", run.file,
+                   "Pod manifest, YAML or JSON (- for stdin; a List or several documents run side by side)")
       ->required();
-  run_cmd->add_option("--driver", run.driver, "container driver")->check(CLI::IsMember({"process", "oci"}))
+  run_cmd->add_option("--driver", run.driver, "container driver")
+      ->check(CLI::IsMember({"process", "oci"}))
       ->capture_default_str();
   const char* driver_option_help =
       "an option of the oci driver, repeatable: runtime=crun, root=DIR (its state root), rootfs=host|DIR, "
       "network=pod|host, seccomp=unconfined|default, execMode=container|runtime|host, stateDir=DIR";
   run_cmd->add_option("--driver-option", run.driver_options, driver_option_help)->type_name("KEY=VALUE");
-  run_cmd->add_option("--grace", run.grace_seconds, "grace period in seconds for termination (default: the pod's "
-                                                    "terminationGracePeriodSeconds)")
-      ->check(CLI::NonNegativeNumber);
-  run_cmd->add_option("--for", run_for, "terminate gracefully after this long (30s, 2m, 500ms)")
-      ->check(check_duration);
+  run_cmd
+      ->add_option("--grace", run.grace_seconds,
+                   "grace period in seconds for termination (default: the pod's "
+                   "terminationGracePeriodSeconds)")
+      ->check(check_grace_seconds);
+  run_cmd->add_option("--for", run_for, "terminate gracefully after this long (30s, 2m, 500ms)")->check(check_duration);
   run_cmd->add_option("-o,--output", run.output, "table, wide (adds IP and DRIVER) or json (one status JSON per line)")
       ->check(CLI::IsMember({"table", "wide", "json"}))
       ->capture_default_str();
@@ -66,14 +69,16 @@ int main(int argc, char** argv) {
       "  kubectl create -o yaml --dry-run=client ... | lifehook run - -o json");
 
   ValidateOptions validate;
-  CLI::App* validate_cmd = app.add_subcommand("validate", "check a manifest and print every problem with its field path");
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "check a manifest and print every problem with its field path");
   validate_cmd->add_option("FILE", validate.file, "Pod manifest, YAML or JSON (- for stdin)")->required();
   validate_cmd->add_option("--driver", validate.driver, "check for this driver")
       ->check(CLI::IsMember({"process", "oci"}))
       ->capture_default_str();
   validate_cmd->add_option("--driver-option", validate.driver_options, driver_option_help)->type_name("KEY=VALUE");
   add_verbose(validate_cmd);
-  validate_cmd->footer("Exit status: 0 valid, 2 problems found.\n\nExample:\n  lifehook validate examples/pod-grace.yaml");
+  validate_cmd->footer(
+      "Exit status: 0 valid, 2 problems found.\n\nExample:\n  lifehook validate examples/pod-grace.yaml");
 
   HandlerOptions handler;
   std::string timeout_text;
@@ -85,16 +90,18 @@ int main(int argc, char** argv) {
   handler_cmd->add_option("--tcp", handler.tcp, "HOST:PORT to connect to");
   handler_cmd->add_option("--sleep", handler.sleep_seconds, "seconds to sleep")->check(CLI::NonNegativeNumber);
   handler_cmd->add_option("--timeout", timeout_text, "give up after this long (1s, 500ms)")->check(check_duration);
-  handler_cmd->add_option("--netns", handler.netns,
-                          "connect --http/--tcp from this network namespace, e.g. /proc/PID/ns/net (a pod's 127.0.0.1)");
+  handler_cmd->add_option(
+      "--netns", handler.netns,
+      "connect --http/--tcp from this network namespace, e.g. /proc/PID/ns/net (a pod's 127.0.0.1)");
   handler_cmd->add_option("--pid", handler.pid, "run --exec inside the running container whose init has this host pid")
       ->check(CLI::PositiveNumber);
   handler_cmd->add_option("--bundle", handler.bundle,
                           "that container's OCI bundle directory: its config.json gives user, capabilities, seccomp, "
                           "rlimits, env and cwd (as `runc exec`)");
-  handler_cmd->add_option("--exec-mode", handler.exec_mode,
-                          "how --exec runs: container (join its namespaces and cgroups; default with --pid), runtime "
-                          "(`runc exec`), host")
+  handler_cmd
+      ->add_option("--exec-mode", handler.exec_mode,
+                   "how --exec runs: container (join its namespaces and cgroups; default with --pid), runtime "
+                   "(`runc exec`), host")
       ->check(CLI::IsMember({"host", "container", "runtime"}));
   handler_cmd->add_option("--runtime-root", handler.runtime_root,
                           "with --exec-mode runtime: the runtime's state root (runc --root), e.g. /run/runc");

@@ -6,6 +6,7 @@
 // signals arrive on a signalfd. Status is polled every 50 ms (lifehook_pod_status is cheap).
 #include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cmath>
@@ -128,8 +129,8 @@ class Runner {
       int rc = lifehook_pod_create(ctx, text.c_str(), opts.c_str(), nullptr, &raw, error.out());
       if (rc != LIFEHOOK_OK) {
         if (rc == LIFEHOOK_E_UNSUPPORTED)
-          std::fprintf(stderr, "lifehook: driver %s cannot run pod %s: %s\n", options_.driver.c_str(),
-                       m.name.c_str(), describe_failure(rc, error).c_str());
+          std::fprintf(stderr, "lifehook: driver %s cannot run pod %s: %s\n", options_.driver.c_str(), m.name.c_str(),
+                       describe_failure(rc, error).c_str());
         else
           print_library_problem(manifests, m, rc == LIFEHOOK_E_INVALID ? error.str() : describe_failure(rc, error));
         pods_.clear();  // destroys the pods created so far (never started)
@@ -165,9 +166,14 @@ class Runner {
         }
         timeout = std::min(timeout, left);
       }
-      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {queue_.fd(), POLLIN, 0}};
-      poll(fds, 2, static_cast<int>(timeout.count()));
+      // stdout is watched too (no events asked: POLLERR/POLLHUP come anyway): when the reader of
+      // our pipe goes away the pods are terminated gracefully at once, as a Ctrl-C would, not at
+      // the next status line we fail to write.
+      pollfd fds[3] = {
+          {signals.fd(), POLLIN, 0}, {queue_.fd(), POLLIN, 0}, {output_broken_ ? -1 : STDOUT_FILENO, 0, 0}};
+      poll(fds, 3, static_cast<int>(timeout.count()));
       for (int sig : signals.take()) on_signal(sig);
+      if (fds[2].revents & (POLLERR | POLLHUP | POLLNVAL)) output_closed();
     }
     poll_statuses();  // the final state, once terminate has returned
     drain_notices();
@@ -176,7 +182,9 @@ class Runner {
   void on_signal(int sig) {
     ++signals_seen_;
     if (signals_seen_ == 1) {
-      request_termination(grace_ms(), (sigabbrev_np(sig) ? "SIG" + std::string(sigabbrev_np(sig)) : std::string("signal")) + " received");
+      request_termination(
+          grace_ms(),
+          (sigabbrev_np(sig) ? "SIG" + std::string(sigabbrev_np(sig)) : std::string("signal")) + " received");
     } else if (signals_seen_ == 2) {
       std::fprintf(stderr, "lifehook: second signal: killing now (grace 0)\n");
       for (auto& p : pods_)
@@ -199,8 +207,10 @@ class Runner {
 
   static std::string human_grace(int64_t ms) {
     char buf[32];
-    if (ms % 1000 == 0) std::snprintf(buf, sizeof buf, "%" PRId64 "s", ms / 1000);
-    else std::snprintf(buf, sizeof buf, "%.3gs", ms / 1000.0);
+    if (ms % 1000 == 0)
+      std::snprintf(buf, sizeof buf, "%" PRId64 "s", ms / 1000);
+    else
+      std::snprintf(buf, sizeof buf, "%.3gs", ms / 1000.0);
     return buf;
   }
 
@@ -214,8 +224,8 @@ class Runner {
       if (row.change_key() != p.last_key) {
         p.last_key = row.change_key();
         p.last_row = row;
-        emit(table_->line(row, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now() - p.created)));
+        emit(table_->line(
+            row, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - p.created)));
       }
     }
     p.terminating = true;
@@ -240,8 +250,10 @@ class Runner {
       if (!e.is_object()) continue;
       p.events.push_back(e);
       if (!options_.events) continue;
-      if (options_.output == "json") emit(json{{"name", p.name}, {"event", e}}.dump());
-      else emit(event_line(p.name, e));
+      if (options_.output == "json")
+        emit(json{{"name", p.name}, {"event", e}}.dump());
+      else
+        emit(event_line(p.name, e));
     }
   }
 
@@ -291,15 +303,19 @@ class Runner {
     if (options_.events && options_.output != "json") {
       auto now = std::chrono::system_clock::now();
       for (const auto& p : pods_) {
-        if (pods_.size() > 1) emit("\nName:  " + p.name);
-        else emit("");
+        if (pods_.size() > 1)
+          emit("\nName:  " + p.name);
+        else
+          emit("");
         emit_raw(events_table(p.events, now));
       }
     }
     int code = kExitOk;
     for (const auto& p : pods_) {
-      if (p.broken) code = kExitFailed;
-      else if (!p.terminating && p.phase == "Failed") code = kExitFailed;
+      if (p.broken)
+        code = kExitFailed;
+      else if (!p.terminating && p.phase == "Failed")
+        code = kExitFailed;
     }
     pods_.clear();  // lifehook_pod_destroy: nothing is left running
     return code;
@@ -308,12 +324,16 @@ class Runner {
   void emit(const std::string& line) { emit_raw(line + "\n"); }
 
   void emit_raw(const std::string& text) {
+    if (output_broken_) return;
     std::fwrite(text.data(), 1, text.size(), stdout);
-    if (std::fflush(stdout) != 0 && !output_broken_) {
-      // stdout is gone (a closed pipe): stop the pods rather than run on unseen.
-      output_broken_ = true;
-      if (!termination_requested_) request_termination(grace_ms(), "output closed");
-    }
+    if (std::fflush(stdout) != 0) output_closed();
+  }
+
+  // stdout is gone (a closed pipe): stop the pods rather than run on unseen.
+  void output_closed() {
+    if (output_broken_) return;
+    output_broken_ = true;
+    if (!termination_requested_) request_termination(grace_ms(), "output closed");
   }
 
   const RunOptions& options_;

@@ -738,6 +738,45 @@ class Signals(CliTestCase):
         # grace 0.5 s, then SIGKILL no sooner than 2 s after the stop signal: ≈2.5 s, far below 5 s
         self.assertLess(elapsed - term[0], 4.0, w.text())
 
+    def test_closed_stdout_terminates_at_once(self):
+        # The reader of our stdout goes away while nothing changes: the pods are terminated
+        # gracefully at once (preStop runs), not at the next status line the CLI fails to write.
+        r, w = os.pipe()
+        proc = subprocess.Popen([BIN, "run", self.example("pod-hook-exec.yaml")], stdout=w,
+                                stderr=subprocess.PIPE, text=True)
+        os.close(w)
+        try:
+            with os.fdopen(r) as out:
+                deadline = time.monotonic() + 10
+                line = ""
+                while "Running" not in line and time.monotonic() < deadline:
+                    line = out.readline()
+                    if not line:
+                        break
+                self.assertIn("Running", line)
+            closed = time.monotonic()  # the read end is closed now
+            _, err = proc.communicate(timeout=15)
+            elapsed = time.monotonic() - closed
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertIn("output closed: terminating", err)
+        # terminated at once: the graceful stop of this pod takes well under a second, so the
+        # whole exit is far inside the time until a status change would have been noticed (never)
+        self.assertLess(elapsed, 5.0, err)
+        with open(os.path.join(self.dir, "lifehook-hook-exec", "stopped")) as f:
+            self.assertEqual(f.read().strip(), "stopped gracefully")
+
+    def test_grace_must_be_a_finite_number(self):
+        path = self.example("pod-grace.yaml")
+        for bad in ["nan", "NaN", "inf", "-inf", "1e999", "-1", "0x10", "315360001"]:
+            res = self.cli("run", path, "--grace", bad, timeout=10)
+            self.assertEqual(res.returncode, 2, (bad, res.stdout, res.stderr))
+            self.assertIn("--grace", res.stderr, bad)
+        res = self.cli("run", path, "--for", "1" + "0" * 400 + "s", timeout=10)
+        self.assertEqual(res.returncode, 2, res.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
