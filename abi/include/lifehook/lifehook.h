@@ -89,11 +89,7 @@ LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, 
    Returns LIFEHOOK_OK whenever the handler ran, whatever its outcome; *result_json then holds
    {"outcome": "success|failure|timeout|canceled|error", "message": "...", "durationMs": 1.23,
     "exitCode": 0, "signal": 0, "httpStatus": 200, "output": "...", "truncated": false, "warnings": []}
-   (fields that do not apply are omitted). Invalid requests return LIFEHOOK_E_INVALID, naming the
-   field: strings holding NUL (or CR/LF in single-line fields: hosts, paths, names, header values),
-   numbers out of range (never truncated), a string port that is no IANA_SVC_NAME ("080"), a
-   relative workingDir, header names that are no RFC 7230 token, more than 1024 headers or 1 MiB
-   of header names and values. $(VAR) expands as Kubernetes does; env values see earlier entries.
+   (fields that do not apply are omitted). Invalid requests return LIFEHOOK_E_INVALID.
    target.netns (optional, absolute path of a network namespace file): httpGet and tcpSocket create
    their socket inside that namespace, so 127.0.0.1 is the pod's loopback; exec and sleep ignore it.
    A namespace that cannot be entered gives outcome "error" naming target.netns.
