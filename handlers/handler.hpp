@@ -81,6 +81,7 @@ std::shared_ptr<HandlerRun> make_exec_run(RunEnv& env, Strand strand, const Requ
 std::shared_ptr<HandlerRun> make_http_get_run(RunEnv& env, Strand strand, const Request& req, Finish finish);
 std::shared_ptr<HandlerRun> make_tcp_socket_run(RunEnv& env, Strand strand, const Request& req, Finish finish);
 std::shared_ptr<HandlerRun> make_sleep_run(RunEnv& env, Strand strand, const Request& req, Finish finish);
+std::shared_ptr<HandlerRun> make_grpc_run(RunEnv& env, Strand strand, const Request& req, Finish finish);
 
 // Dispatches on the request's handler kind.
 std::shared_ptr<HandlerRun> make_handler_run(RunEnv& env, Strand strand, const Request& req, Finish finish);

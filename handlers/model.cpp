@@ -33,7 +33,7 @@ std::string_view purpose_name(Purpose p) {
 }
 
 std::string_view handler_kind(const HandlerSpec& h) {
-  static constexpr std::string_view names[] = {"exec", "httpGet", "tcpSocket", "sleep"};
+  static constexpr std::string_view names[] = {"exec", "httpGet", "tcpSocket", "sleep", "grpc"};
   return names[h.index()];
 }
 
@@ -248,22 +248,52 @@ HttpGetSpec parse_http_get(const json& j, const std::string& path, const std::ve
   return h;
 }
 
+// GRPCAction: port (a number; Kubernetes has no named gRPC ports), service (optional), and our
+// host (optional, default target.podIP).
+GrpcSpec parse_grpc(const json& j, const std::string& path) {
+  constexpr size_t kMaxServiceBytes = 1024;
+  require_object(j, path);
+  GrpcSpec g;
+  g.host = get_line(j, "host", path);
+  if (g.host.find_first_of(" /\t@?#") != std::string::npos)
+    throw_invalid(path + ".host", "must be a host name or IP address", json_value_text(j["host"]));
+  const json* port = field(j, "port");
+  if (!port) throw_invalid(path + ".port", "is required");
+  if (!port->is_number_integer())
+    throw_invalid(path + ".port", "must be a port number (gRPC ports cannot be named)", json_value_text(*port));
+  int64_t p = port->get<int64_t>();
+  if (p < 1 || p > 65535) throw_invalid(path + ".port", "must be between 1 and 65535", json_value_text(*port));
+  g.port = static_cast<int>(p);
+  g.service = get_string(j, "service", path);
+  if (g.service.size() > kMaxServiceBytes)
+    throw_invalid(path + ".service", "must be at most " + std::to_string(kMaxServiceBytes) + " bytes",
+                  json_value_text(j["service"]));
+  return g;
+}
+
 }  // namespace
+
+HandlerSpec parse_lifecycle_handler(const json& j, const std::string& path, const std::vector<NamedPort>& ports,
+                                    const std::vector<EnvVar>& env) {
+  if (field(j, "grpc"))
+    throw_invalid(path + ".grpc", "is not a lifecycle handler (Kubernetes lifecycle hooks have exec, httpGet, "
+                                  "tcpSocket and sleep; grpc is for probes)");
+  return parse_handler(j, path, ports, env);
+}
 
 HandlerSpec parse_handler(const json& j, const std::string& path, const std::vector<NamedPort>& ports,
                           const std::vector<EnvVar>& env) {
   if (j.is_null()) throw_invalid(path, "is required");
   require_object(j, path);
-  static const char* kinds[] = {"exec", "httpGet", "tcpSocket", "sleep"};
+  static const char* kinds[] = {"exec", "httpGet", "tcpSocket", "sleep", "grpc"};
   std::vector<std::string> present;
   for (const char* k : kinds)
     if (field(j, k)) present.emplace_back(k);
-  if (field(j, "grpc")) throw_invalid(path + ".grpc", "is not supported; use exec, httpGet, tcpSocket or sleep");
   if (present.empty())
-    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep", json_value_text(j));
+    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep, grpc", json_value_text(j));
   if (present.size() > 1)
-    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep; found " + present[0] + " and " +
-                            present[1]);
+    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep, grpc; found " + present[0] +
+                            " and " + present[1]);
   const std::string& kind = present[0];
   const json& v = j[kind];
   std::string p = path + "." + kind;
@@ -287,6 +317,7 @@ HandlerSpec parse_handler(const json& j, const std::string& path, const std::vec
     return e;
   }
   if (kind == "httpGet") return parse_http_get(v, p, ports);
+  if (kind == "grpc") return parse_grpc(v, p);
   if (kind == "tcpSocket") {
     require_object(v, p);
     TcpSocketSpec t;
@@ -372,6 +403,7 @@ Request parse_request(std::string_view text) {
   };
   if (const auto* h = std::get_if<HttpGetSpec>(&r.handler)) require_host(h->host, "httpGet");
   if (const auto* t = std::get_if<TcpSocketSpec>(&r.handler)) require_host(t->host, "tcpSocket");
+  if (const auto* g = std::get_if<GrpcSpec>(&r.handler)) require_host(g->host, "grpc");
   const json* t = field(j, "timeoutMs");
   if (t) {
     if (!t->is_number()) throw_invalid("timeoutMs", "must be a number of milliseconds", json_value_text(*t));
@@ -453,6 +485,10 @@ std::string describe(const HandlerSpec& h, const Target& t) {
       return "tcp " + host(s.host) + ":" + std::to_string(s.port);
     }
     std::string operator()(const SleepSpec& s) const { return "sleep " + std::to_string(s.milliseconds) + "ms"; }
+    std::string operator()(const GrpcSpec& g) const {
+      std::string s = "grpc " + host(g.host) + ":" + std::to_string(g.port);
+      return g.service.empty() ? s : s + " service \"" + g.service + "\"";
+    }
   };
   return std::visit(V{t}, h);
 }

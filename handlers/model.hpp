@@ -1,5 +1,5 @@
 // The request/result model every handler shares: Kubernetes handler specs (exec, httpGet,
-// tcpSocket, sleep), the target they run against, and the outcome they report. Parsing
+// tcpSocket, sleep, grpc), the target they run against, and the outcome they report. Parsing
 // validates everything up front so a handler never starts on bad input; every error names
 // the JSON path and the offending value.
 #pragma once
@@ -55,7 +55,14 @@ struct SleepSpec {
   int64_t milliseconds = 0;  // from "seconds" (fractions allowed), >= 0
 };
 
-using HandlerSpec = std::variant<ExecSpec, HttpGetSpec, TcpSocketSpec, SleepSpec>;
+// grpc.health.v1.Health/Check (Kubernetes GRPCAction; probes only, never a lifecycle hook).
+struct GrpcSpec {
+  std::string host;     // empty: target.podIP (GRPCAction has no host; ours may name one)
+  int port = 0;         // 1..65535, a number (GRPCAction has no named ports)
+  std::string service;  // HealthCheckRequest.service; empty: the server as a whole
+};
+
+using HandlerSpec = std::variant<ExecSpec, HttpGetSpec, TcpSocketSpec, SleepSpec, GrpcSpec>;
 
 // Where a handler runs: the container it belongs to, as far as the caller knows it.
 struct Target {
@@ -103,6 +110,10 @@ std::string_view handler_kind(const HandlerSpec& h);  // "exec", "httpGet", ...
 // Named ports resolve against `ports`; $(VAR) in exec commands expands from `env`.
 HandlerSpec parse_handler(const json& j, const std::string& path, const std::vector<NamedPort>& ports,
                           const std::vector<EnvVar>& env);
+// The same for a container's lifecycle.postStart / preStop: Kubernetes' LifecycleHandler has no
+// grpc (only probes do), so one is an error naming `path`.grpc.
+HandlerSpec parse_lifecycle_handler(const json& j, const std::string& path, const std::vector<NamedPort>& ports,
+                                    const std::vector<EnvVar>& env);
 std::vector<NamedPort> parse_ports(const json& j, const std::string& path);
 std::vector<EnvVar> parse_env(const json& j, const std::string& path);
 Target parse_target(const json& j, const std::string& path);
