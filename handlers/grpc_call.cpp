@@ -15,7 +15,8 @@ namespace {
 std::string_view trimmed_value(std::string_view line, size_t name_length) {
   std::string_view v = line.substr(name_length);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
   return v;
 }
 
@@ -98,7 +99,8 @@ size_t GrpcCall::on_header(char* data, size_t size, size_t n, void* p) {
   if (line.substr(0, 5) == "HTTP/") {
     // "HTTP/2 200": a new response (an interim 1xx is replaced by the final one).
     size_t sp = line.find(' ');
-    self->http_status_ = sp == std::string_view::npos ? 0 : std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+    self->http_status_ =
+        sp == std::string_view::npos ? 0 : std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
     self->content_type_.clear();
     self->grpc_status_.reset();
     self->grpc_message_raw_.clear();

@@ -18,8 +18,9 @@
 // target.podIP the same way and may name another host, as tcpSocket and httpGet do.
 // Timeout and cancel take the easy handle out of the multi (on its strand), which closes the
 // connection, and only then finish. With target.netns the socket is created in that namespace.
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 
 #include "../plugin/errors.hpp"
 #include "curl_multi.hpp"
@@ -97,7 +98,8 @@ class GrpcHealthRun final : public HandlerRun, public std::enable_shared_from_th
   void finished(const std::shared_ptr<GrpcCall>& call, CURLcode rc) {
     if (complete_.done() || stopping_ || call != call_) return;
     call_.reset();
-    if (rc == CURLE_ABORTED_BY_CALLBACK) return complete_(Outcome::Canceled, "grpc " + addr_ + ": canceled (context closing)");
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+      return complete_(Outcome::Canceled, "grpc " + addr_ + ": canceled (context closing)");
     // The pod's network namespace could not be entered: nothing was asked of the server, so
     // this is the request's fault (an error), not the server's (a failure).
     if (!call->netns_error().empty()) return complete_(Outcome::Error, "grpc " + addr_ + ": " + call->netns_error());
@@ -135,15 +137,15 @@ class GrpcHealthRun final : public HandlerRun, public std::enable_shared_from_th
         return rpc_failed(wire::kResourceExhausted, "grpc: received message larger than max (" +
                                                         std::to_string(m.length) + " vs. " +
                                                         std::to_string(GrpcCall::kMaxMessageBytes) + ")");
-      case wire::ResponseMessage::kTruncated:
-        return rpc_failed(wire::kInternal, "the response ended inside a message");
+      case wire::ResponseMessage::kTruncated: return rpc_failed(wire::kInternal, "the response ended inside a message");
       case wire::ResponseMessage::kExtra:
         return rpc_failed(wire::kInternal, "more than one response message for a unary call");
       case wire::ResponseMessage::kMessage: break;
     }
     auto status = wire::parse_health_check_response(m.message);
     if (!status)
-      return rpc_failed(wire::kInternal, "grpc: failed to unmarshal the response: not a grpc.health.v1.HealthCheckResponse");
+      return rpc_failed(wire::kInternal,
+                        "grpc: failed to unmarshal the response: not a grpc.health.v1.HealthCheckResponse");
     if (*status != wire::kServing)
       return complete_(Outcome::Failure,
                        "service unhealthy (responded with \"" + wire::serving_status_name(*status) + "\")");
@@ -153,10 +155,12 @@ class GrpcHealthRun final : public HandlerRun, public std::enable_shared_from_th
   // A failed RPC, in grpc.go's words ("rpc error: code = X desc = Y" is grpc-go's status error).
   void rpc_failed(int64_t code, const std::string& desc) {
     if (code == wire::kUnimplemented)
-      return complete_(Outcome::Failure,
-                       "error: this server does not implement the grpc health protocol (grpc.health.v1.Health): " + desc);
+      return complete_(
+          Outcome::Failure,
+          "error: this server does not implement the grpc health protocol (grpc.health.v1.Health): " + desc);
     if (code == wire::kDeadlineExceeded)
-      return complete_(Outcome::Timeout, "timeout: health rpc did not complete within " + wire::go_duration(timeout_ms_));
+      return complete_(Outcome::Timeout,
+                       "timeout: health rpc did not complete within " + wire::go_duration(timeout_ms_));
     complete_(Outcome::Failure,
               "error: health rpc probe failed: rpc error: code = " + wire::status_code_name(code) + " desc = " + desc);
   }
@@ -168,7 +172,7 @@ class GrpcHealthRun final : public HandlerRun, public std::enable_shared_from_th
   std::string addr_;  // host:port as the messages show it
   int64_t timeout_ms_;
   Purpose purpose_;
-  std::string netns_;  // target.netns: the socket is created in that network namespace
+  std::string netns_;               // target.netns: the socket is created in that network namespace
   std::shared_ptr<GrpcCall> call_;  // the call in flight, if any
   bool stopping_ = false;
   Completion complete_;

@@ -34,7 +34,8 @@ bool get_varint(std::string_view in, size_t& pos, uint64_t& v) {
 uint32_t big_endian32(std::string_view b) {
   return static_cast<uint32_t>(static_cast<unsigned char>(b[0])) << 24 |
          static_cast<uint32_t>(static_cast<unsigned char>(b[1])) << 16 |
-         static_cast<uint32_t>(static_cast<unsigned char>(b[2])) << 8 | static_cast<uint32_t>(static_cast<unsigned char>(b[3]));
+         static_cast<uint32_t>(static_cast<unsigned char>(b[2])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(b[3]));
 }
 
 int hex_value(char c) {
@@ -159,23 +160,11 @@ std::string percent_decode(std::string_view s) {
 }
 
 std::string status_code_name(int64_t code) {
-  static constexpr const char* names[] = {"OK",
-                                          "Canceled",
-                                          "Unknown",
-                                          "InvalidArgument",
-                                          "DeadlineExceeded",
-                                          "NotFound",
-                                          "AlreadyExists",
-                                          "PermissionDenied",
-                                          "ResourceExhausted",
-                                          "FailedPrecondition",
-                                          "Aborted",
-                                          "OutOfRange",
-                                          "Unimplemented",
-                                          "Internal",
-                                          "Unavailable",
-                                          "DataLoss",
-                                          "Unauthenticated"};
+  static constexpr const char* names[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   if (code >= 0 && code < static_cast<int64_t>(std::size(names))) return names[code];
   return "Code(" + std::to_string(code) + ")";
 }
@@ -195,11 +184,19 @@ int64_t status_from_http(long http_status) {
 }
 
 std::string http_status_error(long http_status) {
-  static constexpr std::pair<long, const char*> texts[] = {
-      {400, "Bad Request"},     {401, "Unauthorized"},          {403, "Forbidden"},   {404, "Not Found"},
-      {405, "Method Not Allowed"}, {415, "Unsupported Media Type"}, {429, "Too Many Requests"},
-      {500, "Internal Server Error"}, {501, "Not Implemented"}, {502, "Bad Gateway"},
-      {503, "Service Unavailable"}, {504, "Gateway Timeout"}, {505, "HTTP Version Not Supported"}};
+  static constexpr std::pair<long, const char*> texts[] = {{400, "Bad Request"},
+                                                           {401, "Unauthorized"},
+                                                           {403, "Forbidden"},
+                                                           {404, "Not Found"},
+                                                           {405, "Method Not Allowed"},
+                                                           {415, "Unsupported Media Type"},
+                                                           {429, "Too Many Requests"},
+                                                           {500, "Internal Server Error"},
+                                                           {501, "Not Implemented"},
+                                                           {502, "Bad Gateway"},
+                                                           {503, "Service Unavailable"},
+                                                           {504, "Gateway Timeout"},
+                                                           {505, "HTTP Version Not Supported"}};
   std::string s = "unexpected HTTP status code received from server: " + std::to_string(http_status);
   for (const auto& [code, text] : texts)
     if (code == http_status) s += std::string(" (") + text + ")";

@@ -4,12 +4,11 @@
 // exactly-once completion; a handler only does its own work and reports one Result.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "model.hpp"
 

@@ -276,8 +276,9 @@ GrpcSpec parse_grpc(const json& j, const std::string& path) {
 HandlerSpec parse_lifecycle_handler(const json& j, const std::string& path, const std::vector<NamedPort>& ports,
                                     const std::vector<EnvVar>& env) {
   if (field(j, "grpc"))
-    throw_invalid(path + ".grpc", "is not a lifecycle handler (Kubernetes lifecycle hooks have exec, httpGet, "
-                                  "tcpSocket and sleep; grpc is for probes)");
+    throw_invalid(path + ".grpc",
+                  "is not a lifecycle handler (Kubernetes lifecycle hooks have exec, httpGet, "
+                  "tcpSocket and sleep; grpc is for probes)");
   return parse_handler(j, path, ports, env);
 }
 

@@ -13,10 +13,10 @@ namespace lifehook_cli {
 struct RunOptions {
   std::string file;
   std::string driver = "process";
-  std::optional<double> grace_seconds;                // --grace; unset = the pod's terminationGracePeriodSeconds
+  std::optional<double> grace_seconds;               // --grace; unset = the pod's terminationGracePeriodSeconds
   std::optional<std::chrono::milliseconds> run_for;  // --for
-  std::vector<std::string> driver_options;            // --driver-option KEY=VALUE (pod options for the driver)
-  std::string output = "table";                       // table | wide | json
+  std::vector<std::string> driver_options;           // --driver-option KEY=VALUE (pod options for the driver)
+  std::string output = "table";                      // table | wide | json
   bool events = false;
   int verbosity = 0;
 };
@@ -35,13 +35,15 @@ struct HandlerOptions {
   std::string exec;
   std::string http;
   std::string tcp;
+  std::string grpc;                    // --grpc PORT or HOST:PORT: grpc.health.v1.Health/Check
+  std::optional<std::string> service;  // --service: the HealthCheckRequest's service (with --grpc)
   std::optional<double> sleep_seconds;
   std::optional<std::chrono::milliseconds> timeout;
-  std::string netns;  // --netns: target.netns, the network namespace httpGet/tcpSocket connect from
-  std::optional<int> pid;  // --pid: target.pid, a running container's init pid (exec inside it)
-  std::string bundle;      // --bundle: target.bundle, its OCI bundle (user, caps, seccomp, env, cwd)
-  std::string exec_mode;   // --exec-mode: target.execMode (host | container | runtime)
-  std::string runtime_root;  // --runtime-root: target.runtimeRoot, the runtime's state dir (runtime mode)
+  std::string netns;            // --netns: target.netns, the network namespace httpGet/tcpSocket/grpc connect from
+  std::optional<int> pid;       // --pid: target.pid, a running container's init pid (exec inside it)
+  std::string bundle;           // --bundle: target.bundle, its OCI bundle (user, caps, seccomp, env, cwd)
+  std::string exec_mode;        // --exec-mode: target.execMode (host | container | runtime)
+  std::string runtime_root;     // --runtime-root: target.runtimeRoot, the runtime's state dir (runtime mode)
   std::string output = "text";  // text | json
   int verbosity = 0;
 };

@@ -1,4 +1,4 @@
-// `lifehook handler`: runs one handler (from a file or --exec/--http/--tcp/--sleep) against
+// `lifehook handler`: runs one handler (from a file or --exec/--http/--tcp/--grpc/--sleep) against
 // 127.0.0.1 and prints its outcome; Ctrl-C cancels it (the library kills and reaps its processes).
 #include <poll.h>
 
@@ -82,17 +82,36 @@ std::optional<json> tcp_from_address(const std::string& addr, std::string& error
   return json{{"host", host}, {"port", port}};
 }
 
+// --grpc PORT (on 127.0.0.1, the CLI's pod IP) or HOST:PORT → a Kubernetes grpc action.
+std::optional<json> grpc_from_address(const std::string& addr, std::string& error) {
+  static const std::regex port_only(R"(^[0-9]{1,5}$)");
+  if (std::regex_match(addr, port_only)) {
+    int port = std::stoi(addr);
+    if (port < 1 || port > 65535) return error = "port must be between 1 and 65535", std::nullopt;
+    return json{{"port", port}};
+  }
+  auto t = tcp_from_address(addr, error);
+  if (!t) error = "must be PORT or HOST:PORT, e.g. 50051 or 127.0.0.1:50051";
+  return t;
+}
+
 bool is_handler(const json& j) {
-  for (const char* k : {"exec", "httpGet", "tcpSocket", "sleep"})
+  for (const char* k : {"exec", "httpGet", "tcpSocket", "sleep", "grpc"})
     if (j.contains(k)) return true;
   return false;
 }
 
 // The request JSON from the options; prints the problem and returns nullopt on bad input.
 std::optional<json> build_request(const HandlerOptions& o) {
-  int given = !o.file.empty() + !o.exec.empty() + !o.http.empty() + !o.tcp.empty() + o.sleep_seconds.has_value();
+  int given = !o.file.empty() + !o.exec.empty() + !o.http.empty() + !o.tcp.empty() + !o.grpc.empty() +
+              o.sleep_seconds.has_value();
   if (given != 1) {
-    std::fprintf(stderr, "lifehook handler: give exactly one of FILE, --exec, --http, --tcp, --sleep (see --help)\n");
+    std::fprintf(stderr,
+                 "lifehook handler: give exactly one of FILE, --exec, --http, --tcp, --grpc, --sleep (see --help)\n");
+    return std::nullopt;
+  }
+  if (o.service && o.grpc.empty()) {
+    std::fprintf(stderr, "lifehook handler: --service goes with --grpc\n");
     return std::nullopt;
   }
   json request;
@@ -104,16 +123,20 @@ std::optional<json> build_request(const HandlerOptions& o) {
                    p.message.c_str());
     if (!docs.problems.empty()) return std::nullopt;
     if (docs.documents.size() != 1 || !docs.documents[0].is_object()) {
-      std::fprintf(stderr, "%s: must hold one handler (exec, httpGet, tcpSocket or sleep) or one request {handler: ...}\n",
-                   docs.source.c_str());
+      std::fprintf(
+          stderr, "%s: must hold one handler (exec, httpGet, tcpSocket, sleep or grpc) or one request {handler: ...}\n",
+          docs.source.c_str());
       return std::nullopt;
     }
     const json& doc = docs.documents[0];
-    if (doc.contains("handler")) request = doc;
-    else if (is_handler(doc)) request = json{{"handler", doc}};
+    if (doc.contains("handler"))
+      request = doc;
+    else if (is_handler(doc))
+      request = json{{"handler", doc}};
     else {
-      std::fprintf(stderr, "%s: must hold one handler (exec, httpGet, tcpSocket or sleep) or one request {handler: ...}\n",
-                   docs.source.c_str());
+      std::fprintf(
+          stderr, "%s: must hold one handler (exec, httpGet, tcpSocket, sleep or grpc) or one request {handler: ...}\n",
+          docs.source.c_str());
       return std::nullopt;
     }
   } else if (!o.exec.empty()) {
@@ -137,6 +160,14 @@ std::optional<json> build_request(const HandlerOptions& o) {
       return std::nullopt;
     }
     request = json{{"handler", {{"tcpSocket", *t}}}};
+  } else if (!o.grpc.empty()) {
+    auto g = grpc_from_address(o.grpc, error);
+    if (!g) {
+      std::fprintf(stderr, "lifehook handler: --grpc %s (got \"%s\")\n", error.c_str(), o.grpc.c_str());
+      return std::nullopt;
+    }
+    if (o.service) (*g)["service"] = *o.service;
+    request = json{{"handler", {{"grpc", *g}}}};
   } else {
     request = json{{"handler", {{"sleep", {{"seconds", *o.sleep_seconds}}}}}};
   }
@@ -177,7 +208,8 @@ void on_done(void* user, uint64_t, const char* result_json) {
 void print_text(const json& r) {
   auto line = [](const char* key, const std::string& value) { std::printf("%-13s%s\n", key, value.c_str()); };
   line("Outcome:", r.value("outcome", "?"));
-  if (r.contains("durationMs") && r["durationMs"].is_number()) line("Duration:", short_duration_ms(r["durationMs"].get<double>()));
+  if (r.contains("durationMs") && r["durationMs"].is_number())
+    line("Duration:", short_duration_ms(r["durationMs"].get<double>()));
   if (r.contains("exitCode")) line("Exit code:", r["exitCode"].dump());
   if (r.contains("signal") && r["signal"] != 0) line("Signal:", r["signal"].dump());
   if (r.contains("httpStatus")) line("HTTP status:", r["httpStatus"].dump());
@@ -207,7 +239,8 @@ int handler_command(const HandlerOptions& o) {
   std::string text = request->dump();
   int rc = lifehook_submit(ctx.get(), text.c_str(), on_done, &completion, &op, error.out());
   if (rc != LIFEHOOK_OK) {
-    std::fprintf(stderr, "lifehook handler: %s\n", (rc == LIFEHOOK_E_INVALID ? error.str() : describe_failure(rc, error)).c_str());
+    std::fprintf(stderr, "lifehook handler: %s\n",
+                 (rc == LIFEHOOK_E_INVALID ? error.str() : describe_failure(rc, error)).c_str());
     return rc == LIFEHOOK_E_INVALID ? kExitBadInput : kExitFailed;
   }
   bool canceled = false;
@@ -225,9 +258,12 @@ int handler_command(const HandlerOptions& o) {
     completion.wake.clear();
   }
   json result = json::parse(completion.result, nullptr, false);
-  if (o.output == "json") std::printf("%s\n", completion.result.c_str());
-  else if (result.is_object()) print_text(result);
-  else std::printf("%s\n", completion.result.c_str());
+  if (o.output == "json")
+    std::printf("%s\n", completion.result.c_str());
+  else if (result.is_object())
+    print_text(result);
+  else
+    std::printf("%s\n", completion.result.c_str());
   std::fflush(stdout);
   return result.is_object() && result.value("outcome", "") == "success" ? kExitOk : kExitFailed;
 }

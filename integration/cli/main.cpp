@@ -88,11 +88,14 @@ int main(int argc, char** argv) {
   handler_cmd->add_option("--exec", handler.exec, "command line to run (split like a shell, no expansion)");
   handler_cmd->add_option("--http", handler.http, "URL to GET, e.g. http://127.0.0.1:8080/healthz");
   handler_cmd->add_option("--tcp", handler.tcp, "HOST:PORT to connect to");
+  handler_cmd->add_option("--grpc", handler.grpc,
+                          "PORT or HOST:PORT (host default 127.0.0.1) to ask grpc.health.v1.Health/Check");
+  handler_cmd->add_option("--service", handler.service, "with --grpc: the service to check (default: the server)");
   handler_cmd->add_option("--sleep", handler.sleep_seconds, "seconds to sleep")->check(CLI::NonNegativeNumber);
   handler_cmd->add_option("--timeout", timeout_text, "give up after this long (1s, 500ms)")->check(check_duration);
   handler_cmd->add_option(
       "--netns", handler.netns,
-      "connect --http/--tcp from this network namespace, e.g. /proc/PID/ns/net (a pod's 127.0.0.1)");
+      "connect --http/--tcp/--grpc from this network namespace, e.g. /proc/PID/ns/net (a pod's 127.0.0.1)");
   handler_cmd->add_option("--pid", handler.pid, "run --exec inside the running container whose init has this host pid")
       ->check(CLI::PositiveNumber);
   handler_cmd->add_option("--bundle", handler.bundle,
@@ -115,6 +118,7 @@ int main(int argc, char** argv) {
       "  lifehook handler --exec 'sh -c \"echo hello\"'\n"
       "  lifehook handler --tcp 127.0.0.1:6379 --timeout 1s\n"
       "  lifehook handler --http http://127.0.0.1:8080/ -o json\n"
+      "  lifehook handler --grpc 50051 --service my.Service --timeout 1s\n"
       "  lifehook handler --exec id --pid \"$(runc state web | jq .pid)\" --bundle /run/bundles/web");
 
   CLI::App* version_cmd = app.add_subcommand("version", "print the CLI, library and ABI versions");

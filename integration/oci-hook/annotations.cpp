@@ -54,18 +54,21 @@ std::string host_of(const json& obj, const std::string& path) {
   return it->get<std::string>().empty() ? std::string(kDefaultHost) : it->get<std::string>();
 }
 
-// Checks a handler object and builds its entry. `allow_name`: wait-for entries may carry a label.
-HandlerEntry parse_handler(const json& j, const std::string& where, bool allow_name) {
-  if (!j.is_object()) bad(where, "must be a handler object with one of exec, httpGet, tcpSocket, sleep", &j);
+// Checks a handler object and builds its entry. `wait_for`: wait-for entries may carry a label,
+// and may be a grpc health check (post-start/post-stop are actions, as Kubernetes lifecycle hooks,
+// which have no grpc).
+HandlerEntry parse_handler(const json& j, const std::string& where, bool wait_for) {
+  const std::string kinds_text = wait_for ? "exec, httpGet, tcpSocket, sleep, grpc" : "exec, httpGet, tcpSocket, sleep";
+  if (!j.is_object()) bad(where, "must be a handler object with one of " + kinds_text, &j);
   HandlerEntry e;
   e.where = where;
   std::string name;
   std::vector<std::string> kinds;
   for (const auto& [key, value] : j.items()) {
-    if (key == "exec" || key == "httpGet" || key == "tcpSocket" || key == "sleep") {
+    if (key == "exec" || key == "httpGet" || key == "tcpSocket" || key == "sleep" || (key == "grpc" && wait_for)) {
       kinds.push_back(key);
       e.handler[key] = value;
-    } else if (key == "name" && allow_name) {
+    } else if (key == "name" && wait_for) {
       if (!value.is_string()) bad(where + ".name", "must be a string", &value);
       name = value.get<std::string>();
     } else if (key == "timeoutSeconds") {
@@ -73,16 +76,16 @@ HandlerEntry parse_handler(const json& j, const std::string& where, bool allow_n
         bad(where + ".timeoutSeconds", "must be a number of seconds > 0", &value);
       e.timeout_s = value.get<double>();
     } else if (key == "grpc") {
-      bad(where + ".grpc", "is not supported; use exec, httpGet, tcpSocket or sleep");
+      bad(where + ".grpc", "is a health check, only for lifehook.io/wait-for; use exec, httpGet, tcpSocket or sleep");
     } else {
-      bad(where + "." + key, std::string("is not a known field (exec, httpGet, tcpSocket, sleep, ") +
-                                 (allow_name ? "name, " : "") + "timeoutSeconds)");
+      bad(where + "." + key,
+          "is not a known field (" + kinds_text + ", " + (wait_for ? "name, " : "") + "timeoutSeconds)");
     }
   }
   if (kinds.size() != 1)
-    bad(where, kinds.empty() ? "must specify one of exec, httpGet, tcpSocket, sleep"
-                             : "must specify exactly one of exec, httpGet, tcpSocket, sleep; found " + kinds[0] +
-                                   " and " + kinds[1]);
+    bad(where, kinds.empty()
+                   ? "must specify one of " + kinds_text
+                   : "must specify exactly one of " + kinds_text + "; found " + kinds[0] + " and " + kinds[1]);
   e.kind = kinds[0];
   const json& spec = e.handler[e.kind];
   std::string p = where + "." + e.kind;
@@ -115,6 +118,15 @@ HandlerEntry parse_handler(const json& j, const std::string& where, bool allow_n
   } else if (e.kind == "tcpSocket") {
     int port = check_port(spec, p);
     e.label = "tcp " + host_of(spec, p) + ":" + std::to_string(port);
+  } else if (e.kind == "grpc") {
+    auto port = spec.find("port");
+    if (port == spec.end() || !port->is_number_integer() || port->get<int64_t>() < 1 || port->get<int64_t>() > 65535)
+      bad(p + ".port", "must be a port number between 1 and 65535", port == spec.end() ? nullptr : &*port);
+    e.label = "grpc " + host_of(spec, p) + ":" + std::to_string(port->get<int64_t>());
+    if (auto svc = spec.find("service"); svc != spec.end() && !svc->is_null()) {
+      if (!svc->is_string()) bad(p + ".service", "must be a string", &*svc);
+      if (!svc->get<std::string>().empty()) e.label += " service " + svc->get<std::string>();
+    }
   } else {
     auto s = spec.find("seconds");
     if (s == spec.end() || !s->is_number() || !(s->get<double>() >= 0))

@@ -6,11 +6,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ocihook {
 
@@ -23,14 +22,14 @@ inline constexpr const char* kPostStart = "lifehook.io/post-start";
 inline constexpr const char* kPostStop = "lifehook.io/post-stop";
 inline constexpr const char* kLog = "lifehook.io/log";
 
-// Host used by httpGet/tcpSocket handlers that name none. An OCI hook knows no pod IP; the
+// Host used by httpGet/tcpSocket/grpc handlers that name none. An OCI hook knows no pod IP; the
 // runtime namespace's loopback is the one address that always means "this node".
 inline constexpr const char* kDefaultHost = "127.0.0.1";
 
 struct HandlerEntry {
   std::string where;                // "lifehook.io/wait-for[1]", used in messages
   json handler;                     // the Kubernetes handler object, without our extension keys
-  std::string kind;                 // exec | httpGet | tcpSocket | sleep
+  std::string kind;                 // exec | httpGet | tcpSocket | sleep | grpc (wait-for only)
   std::string label;                // "tcp 127.0.0.1:13306 (mysql)"
   std::optional<double> timeout_s;  // extension key "timeoutSeconds"
 };

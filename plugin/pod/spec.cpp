@@ -84,8 +84,10 @@ ContainerSpec parse_container(const json& j, const std::string& path, bool init,
     require_object(*lc, lp);
     if (init && !c.restartable)
       throw_invalid(lp, "may not be set for init containers without restartPolicy=Always", json_value_text(*lc));
-    if (const json* h = field(*lc, "postStart")) c.post_start = parse_lifecycle_handler(*h, lp + ".postStart", c.ports, c.env);
-    if (const json* h = field(*lc, "preStop")) c.pre_stop = parse_lifecycle_handler(*h, lp + ".preStop", c.ports, c.env);
+    if (const json* h = field(*lc, "postStart"))
+      c.post_start = parse_lifecycle_handler(*h, lp + ".postStart", c.ports, c.env);
+    if (const json* h = field(*lc, "preStop"))
+      c.pre_stop = parse_lifecycle_handler(*h, lp + ".preStop", c.ports, c.env);
     std::string sig = get_string(*lc, "stopSignal", lp);
     if (!sig.empty()) {
       c.stop_signal = signal_from_name(sig);

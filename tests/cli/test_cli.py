@@ -23,6 +23,8 @@ import urllib.request
 BIN = os.environ.get("LIFEHOOK_BIN", "lifehook")
 EXAMPLES = os.environ.get("LIFEHOOK_EXAMPLES", os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 EXAMPLE_PORTS = (13306, 16379, 18080, 18081, 18082)
+# A real gRPC health server on Debian's python3-grpcio (its own interpreter: /usr/bin/python3).
+GRPC_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers", "grpc_health_server.py")
 
 
 def free_port():
@@ -443,6 +445,41 @@ class Handler(CliTestCase):
         finally:
             server.kill()
             server.wait()
+
+    def test_grpc(self):
+        server = subprocess.Popen(["/usr/bin/python3", GRPC_SERVER], stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(server.stdout.readline() or 0)
+            self.assertGreater(port, 0, "the gRPC health server (python3-grpcio) did not start")
+            r = self.cli("handler", "--grpc", str(port), "--timeout", "3s")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertRegex(r.stdout, r"Outcome:\s+success")
+            self.assertRegex(r.stdout, r"Message:\s+service healthy")
+            r = self.cli("handler", "--grpc", f"127.0.0.1:{port}", "--service", "not-serving", "-o", "json")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            result = json.loads(r.stdout)
+            self.assertEqual(result["outcome"], "failure")
+            self.assertEqual(result["message"], 'service unhealthy (responded with "NOT_SERVING")')
+            r = self.cli("handler", "--grpc", str(port), "--service", "slow", "--timeout", "300ms", "-o", "json")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertEqual(json.loads(r.stdout)["outcome"], "timeout")
+            path = self.write("g.yaml", f"grpc:\n  port: {port}\n  service: nope\n")
+            r = self.cli("handler", path, "-o", "json")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("code = NotFound desc = unknown service", json.loads(r.stdout)["message"])
+        finally:
+            server.kill()
+            server.wait()
+        r = self.cli("handler", "--grpc", str(free_port()), "--timeout", "2s", "-o", "json")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("error: failed to connect service at", json.loads(r.stdout)["message"])
+        for bad, why in (("0", "port must be between 1 and 65535"), ("x:y", "must be PORT or HOST:PORT")):
+            r = self.cli("handler", "--grpc", bad)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn(why, r.stderr)
+        r = self.cli("handler", "--tcp", "127.0.0.1:1", "--service", "x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--service goes with --grpc", r.stderr)
 
     def test_sleep_and_file(self):
         r = self.cli("handler", "--sleep", "0.2")

@@ -1,14 +1,14 @@
 // The hook run directly, as a runtime would run it, on inputs real runtimes send and on broken
 // ones: stdin state, bundle config.json, annotations. No root or runc needed.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
+#include "../servers/grpc_health_server.hpp"
 #include "support/bundle.hpp"
 #include "support/loopback.hpp"
 #include "support/process.hpp"
@@ -141,7 +141,12 @@ TEST(OciHookInput, BadAnnotationsFailClosedAtCreateRuntimeNamingTheAnnotation) {
       {"lifehook.io/post-start", "{\"exec\":{\"command\":[\"true\"]},\"httpGet\":{\"port\":80}}",
        "lifehook.io/post-start: value: must specify exactly one of exec, httpGet, tcpSocket, sleep; found exec and "
        "httpGet"},
-      {"lifehook.io/post-stop", "{\"grpc\":{\"port\":80}}", "lifehook.io/post-stop: value.grpc: is not supported"},
+      {"lifehook.io/post-stop", "{\"grpc\":{\"port\":80}}",
+       "lifehook.io/post-stop: value.grpc: is a health check, only for lifehook.io/wait-for"},
+      {"lifehook.io/wait-for", "[{\"grpc\":{\"port\":\"grpc\"}}]",
+       "lifehook.io/wait-for: [0].grpc.port: must be a port number between 1 and 65535"},
+      {"lifehook.io/wait-for", "[{\"grpc\":{\"port\":50051,\"service\":1}}]",
+       "lifehook.io/wait-for: [0].grpc.service: must be a string"},
       {"lifehook.io/waitfor", "[]", "lifehook.io/waitfor: unknown lifehook annotation"},
       {"lifehook.io/log", "relative/hook.log", "lifehook.io/log: value: must be an absolute file path"},
   };
@@ -182,6 +187,35 @@ TEST(OciHookInput, ToleratesCrunAndLegacyStateShapes) {
   ProcResult r = b.hook("createRuntime", state);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GE(port.connections(), 1);
+}
+
+// wait-for with a grpc health check against a real gRPC server (python3-grpcio): ready once the
+// service is SERVING; a service that stays NOT_SERVING keeps the container from starting, with the
+// kubelet's message.
+TEST(OciHookInput, WaitForGrpcWaitsForServing) {
+  lifehook::test::GrpcHealthServer server;
+  ASSERT_EQ(server.error(), "");
+  ConfigDir b;
+  b.annotate("lifehook.io/wait-for",
+             json::array({{{"name", "api"}, {"grpc", {{"port", server.port()}, {"service", "serving"}}}}}).dump());
+  b.annotate("lifehook.io/log", b.dir() + "/hook.log");
+  ProcResult r = b.hook("createRuntime", b.state());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string label = "grpc 127.0.0.1:" + std::to_string(server.port()) + " service serving (api)";
+  EXPECT_NE(b.log_text().find("ready: " + label + " after 1 attempt(s)"), std::string::npos) << b.log_text();
+
+  ConfigDir never;
+  never.annotate("lifehook.io/wait-for",
+                 json::array({{{"grpc", {{"port", server.port()}, {"service", "not-serving"}}}}}).dump());
+  never.annotate("lifehook.io/wait-for-period", "0.2");
+  never.annotate("lifehook.io/wait-for-timeout", "1");
+  r = never.hook("createRuntime", never.state());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("lifehook.io/wait-for[0] grpc 127.0.0.1:" + std::to_string(server.port()) +
+                       " service not-serving: not ready within 1 s"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("last: service unhealthy (responded with \"NOT_SERVING\")"), std::string::npos) << r.err;
 }
 
 TEST(OciHookInput, WaitForGivesUpWithinItsTimeoutAndLogsProgress) {

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "api_support.hpp"
-#include "grpc_test_server.hpp"
 #include "http_test_server.hpp"
 #include "plugin/errors.hpp"
 #include "plugin/pod/spec.hpp"
+#include "servers/grpc_health_server.hpp"
 
 using namespace lifehook_test;
 using lifehook::test::GrpcHealthServer;
@@ -138,8 +138,9 @@ TEST(Grpc, AServerWithoutTheHealthServiceDoesNotImplementTheProtocol) {
   Ctx ctx;
   json r = ctx.run(grpc_request(server.port()));
   EXPECT_EQ(r["outcome"], "failure") << r.dump();
-  EXPECT_EQ(message(r).rfind("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): ", 0),
-            0u)
+  EXPECT_EQ(
+      message(r).rfind("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): ", 0),
+      0u)
       << r.dump();
 }
 
@@ -246,8 +247,8 @@ TEST(Grpc, HostDefaultsToThePodIp) {
   GrpcHealthServer server;
   START_SERVER(server);
   Ctx ctx;
-  json req = {{"handler", {{"grpc", {{"port", server.port()}}}}}, {"target", {{"podIP", "127.0.0.1"}}},
-              {"timeoutMs", 5000}};
+  json req = {
+      {"handler", {{"grpc", {{"port", server.port()}}}}}, {"target", {{"podIP", "127.0.0.1"}}}, {"timeoutMs", 5000}};
   json r = ctx.run(req.dump());
   EXPECT_EQ(r["outcome"], "success") << r.dump();
   std::string error;
@@ -273,7 +274,8 @@ TEST(Grpc, InvalidFieldsNameTheirPath) {
     EXPECT_EQ(invalid(request, error), LIFEHOOK_E_INVALID) << request;
     EXPECT_NE(error.find(expected), std::string::npos) << request << " -> " << error;
   }
-  json long_service = {{"handler", {{"grpc", {{"host", "127.0.0.1"}, {"port", 1}, {"service", std::string(1025, 's')}}}}}};
+  json long_service = {
+      {"handler", {{"grpc", {{"host", "127.0.0.1"}, {"port", 1}, {"service", std::string(1025, 's')}}}}}};
   EXPECT_EQ(invalid(long_service.dump(), error), LIFEHOOK_E_INVALID);
   EXPECT_NE(error.find("handler.grpc.service: must be at most 1024 bytes"), std::string::npos) << error;
 }
@@ -321,12 +323,11 @@ TEST(Grpc, ConcurrentChecksShareTheLoop) {
 // Kubernetes' LifecycleHandler has no grpc (only probes do): a pod that asks for one is refused.
 TEST(Grpc, IsNotALifecycleHandler) {
   for (const char* hook : {"postStart", "preStop"}) {
-    json pod = {{"metadata", {{"name", "p"}}},
-                {"spec",
-                 {{"containers",
-                   {{{"name", "web"},
-                     {"command", {"sleep", "1"}},
-                     {"lifecycle", {{hook, {{"grpc", {{"port", 50051}}}}}}}}}}}}};
+    json pod = {
+        {"metadata", {{"name", "p"}}},
+        {"spec",
+         {{"containers",
+           {{{"name", "web"}, {"command", {"sleep", "1"}}, {"lifecycle", {{hook, {{"grpc", {{"port", 50051}}}}}}}}}}}}};
     try {
       lifehook::pod::parse_pod_json(pod);
       ADD_FAILURE() << hook << ": accepted";

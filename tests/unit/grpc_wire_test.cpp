@@ -1,8 +1,8 @@
 // The gRPC health check's bytes and header values (handlers/grpc_wire.*), checked against the
 // protobuf encoding rules and grpc/grpc doc/PROTOCOL-HTTP2.md by hand-written expectations.
-#include <gtest/gtest.h>
-
 #include "handlers/grpc_wire.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace lifehook::grpc_wire;
 using namespace std::string_literals;
@@ -25,10 +25,17 @@ TEST(GrpcWire, ResponseStatusIsFieldOneAsAVarint) {
   EXPECT_EQ(parse_health_check_response("\x08\x01"s), kServing);
   EXPECT_EQ(parse_health_check_response("\x08\x02"s), kNotServing);
   EXPECT_EQ(parse_health_check_response("\x08\x03"s), kServiceUnknown);
-  EXPECT_EQ(parse_health_check_response(""s), kUnknown);                    // proto3 default
+  EXPECT_EQ(parse_health_check_response(""s), kUnknown);                     // proto3 default
   EXPECT_EQ(parse_health_check_response("\x08\x01\x08\x02"s), kNotServing);  // the last one wins
   // Unknown fields of every wire type are skipped.
-  EXPECT_EQ(parse_health_check_response("\x12\x02" "ab" "\x18\x96\x01" "\x21" "12345678" "\x2d" "1234" "\x08\x01"s),
+  EXPECT_EQ(parse_health_check_response("\x12\x02"
+                                        "ab"
+                                        "\x18\x96\x01"
+                                        "\x21"
+                                        "12345678"
+                                        "\x2d"
+                                        "1234"
+                                        "\x08\x01"s),
             kServing);
   // An enum is an int32: negative values come as ten-byte varints; values we do not know stay numbers.
   EXPECT_EQ(parse_health_check_response("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s), -1);
@@ -39,13 +46,17 @@ TEST(GrpcWire, ResponseStatusIsFieldOneAsAVarint) {
 }
 
 TEST(GrpcWire, MalformedResponsesAreRejected) {
-  EXPECT_FALSE(parse_health_check_response("\x08"s));                  // value missing
-  EXPECT_FALSE(parse_health_check_response("\x08\x80"s));              // varint cut short
-  EXPECT_FALSE(parse_health_check_response("\x0a\x01x"s));             // status as a string
-  EXPECT_FALSE(parse_health_check_response("\x12\x05" "ab"s));         // length past the end
-  EXPECT_FALSE(parse_health_check_response("\x0b\x0c"s));              // a group
-  EXPECT_FALSE(parse_health_check_response("\x00\x01"s));              // field number 0
-  EXPECT_FALSE(parse_health_check_response("\x21" "123"s));            // fixed64 cut short
+  EXPECT_FALSE(parse_health_check_response("\x08"s));       // value missing
+  EXPECT_FALSE(parse_health_check_response("\x08\x80"s));   // varint cut short
+  EXPECT_FALSE(parse_health_check_response("\x0a\x01x"s));  // status as a string
+  EXPECT_FALSE(
+      parse_health_check_response("\x12\x05"
+                                  "ab"s));                 // length past the end
+  EXPECT_FALSE(parse_health_check_response("\x0b\x0c"s));  // a group
+  EXPECT_FALSE(parse_health_check_response("\x00\x01"s));  // field number 0
+  EXPECT_FALSE(
+      parse_health_check_response("\x21"
+                                  "123"s));                                              // fixed64 cut short
   EXPECT_FALSE(parse_health_check_response("\x08" + std::string(10, '\xff') + "\x01"));  // 11-byte varint
   EXPECT_FALSE(parse_health_check_response("\xff\xff\xff"s));
 }

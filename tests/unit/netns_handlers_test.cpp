@@ -1,4 +1,4 @@
-// httpGet and tcpSocket with target.netns: the socket is created inside that network namespace,
+// httpGet, tcpSocket and grpc with target.netns: the socket is created inside that network namespace,
 // so 127.0.0.1 is the namespace's loopback. The namespace is a private one made by the test (no
 // runc: a thread unshares CLONE_NEWNET and brings lo up); servers listen on 127.0.0.1 inside it
 // and, on the same port, in the host's namespace with a different answer — which one answers
@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "api_support.hpp"
+#include "servers/grpc_health_server.hpp"
 
 using namespace lifehook_test;
 
@@ -220,6 +221,33 @@ TEST(NetnsHandlers, ANamespaceThatCannotBeEnteredIsAnErrorNamingTheField) {
     }
   }
   EXPECT_TRUE(eventually([&] { return count_fds() == fds_before; })) << count_fds() << " vs " << fds_before;
+}
+
+TEST(NetnsHandlers, GrpcChecksTheServerInsideTheNamespace) {
+  SKIP_UNLESS_ROOT();
+  PrivateNetns ns;
+  ASSERT_EQ(ns.error(), "");
+  std::unique_ptr<lifehook::test::GrpcHealthServer> inner;  // spawned from inside: the child lives there
+  ns.inside([&] { inner = std::make_unique<lifehook::test::GrpcHealthServer>(); });
+  ASSERT_EQ(inner->error(), "");
+  auto grpc = [&](const std::string& netns) {
+    json r = {{"handler", {{"grpc", {{"host", "127.0.0.1"}, {"port", inner->port()}}}}}, {"timeoutMs", 5000}};
+    if (!netns.empty()) r["target"] = {{"netns", netns}};
+    return r.dump();
+  };
+  Ctx ctx;
+  json in = ctx.run(grpc(ns.path()));
+  EXPECT_EQ(in["outcome"], "success") << in.dump();
+  EXPECT_EQ(in["message"], "service healthy");
+  // From the host's namespace nothing serves gRPC health there (the port is closed, or another
+  // program of the host's uses it).
+  json out = ctx.run(grpc(""));
+  EXPECT_NE(out["outcome"], "success") << out.dump();
+  json missing = ctx.run(grpc("/proc/4194305/ns/net"));
+  EXPECT_EQ(missing["outcome"], "error") << missing.dump();
+  EXPECT_NE(missing["message"].get<std::string>().find("target.netns: cannot enter /proc/4194305/ns/net"),
+            std::string::npos)
+      << missing.dump();
 }
 
 TEST(NetnsHandlers, NetnsMustBeANonEmptyAbsolutePath) {

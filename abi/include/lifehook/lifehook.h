@@ -81,7 +81,7 @@ LIFEHOOK_API void lifehook_ctx_free(lifehook_ctx *ctx);
 LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, void *user, int min_level);
 
 /* Runs one handler and blocks until it completes. Request JSON:
-   {"handler": {exactly one of "exec" | "httpGet" | "tcpSocket" | "sleep", Kubernetes field names},
+   {"handler": {exactly one of "exec" | "httpGet" | "tcpSocket" | "sleep" | "grpc", Kubernetes field names},
     "target": {"podIP": "127.0.0.1", "ports": [{"name": "http", "containerPort": 8080}],
                "env": [{"name": "K", "value": "V"}], "workingDir": "/", "pid": 1234,
                "netns": "/proc/1234/ns/net"},
@@ -93,6 +93,11 @@ LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, 
    target.netns (optional, absolute path of a network namespace file): httpGet and tcpSocket create
    their socket inside that namespace, so 127.0.0.1 is the pod's loopback; exec and sleep ignore it.
    A namespace that cannot be entered gives outcome "error" naming target.netns.
+   handler.grpc (1.1): {"port": 50051 (a number), "service": "" (optional), "host": "..." (optional,
+   default target.podIP)} calls grpc.health.v1.Health/Check over HTTP/2 cleartext, with the timeout
+   sent as grpc-timeout; SERVING is "success", any other status, a gRPC error (e.g. NOT_FOUND for an
+   unknown service), a server that is not gRPC and a closed port are "failure" with the kubelet's
+   messages; target.netns applies as for httpGet. A 1.0 library refuses it (LIFEHOOK_E_INVALID).
    Exec inside a running container: target.pid (the container init's host pid) with
    target.bundle (its OCI bundle directory: config.json gives user, groups, capabilities,
    noNewPrivileges, rlimits, seccomp, env and cwd) and target.execMode: "container" (default when
@@ -175,8 +180,8 @@ struct lifehook_api {
                 char **error);
   int (*cancel)(lifehook_ctx *ctx, uint64_t op);
   void (*free_fn)(void *p);
-  int (*pod_create)(lifehook_ctx *ctx, const char *pod_json, const char *options_json,
-                    const lifehook_driver *driver, lifehook_pod **out, char **error);
+  int (*pod_create)(lifehook_ctx *ctx, const char *pod_json, const char *options_json, const lifehook_driver *driver,
+                    lifehook_pod **out, char **error);
   int (*pod_start)(lifehook_pod *pod);
   int (*pod_terminate)(lifehook_pod *pod, int64_t grace_ms);
   int (*pod_wait)(lifehook_pod *pod, int64_t timeout_ms);

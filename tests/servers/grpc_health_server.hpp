@@ -1,4 +1,4 @@
-// A real gRPC health server for the grpc handler's tests: tests/servers/grpc_health_server.py on
+// A real gRPC health server for the grpc handler's tests: grpc_health_server.py (next to this file) on
 // Debian's python3-grpcio, started as a child on 127.0.0.1 (of the network namespace of the
 // thread that starts it) with a kernel-chosen port, killed and reaped by the destructor. The
 // script says which service names give which answer.
@@ -14,12 +14,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 extern char** environ;
+
+#ifndef LIFEHOOK_TEST_SERVERS  // the directory of this file, from the test target's CMakeLists.txt
+#error "LIFEHOOK_TEST_SERVERS must name tests/servers"
+#endif
 
 namespace lifehook::test {
 
