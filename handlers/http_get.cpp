@@ -13,17 +13,16 @@
 //   answered in plain HTTP is retried once with http and without Authorization; if that gets a
 //   response, the warning says so (the kubelet's LifecycleHTTPFallback event). The kubelet does
 //   this for hooks only; with kubeletCompat we do the same, otherwise for every purpose.
-// Timeout and cancel take the easy handle out of the multi (on its strand), which closes the
-// connection, and then finish with that outcome.
+// Timeout and cancel hand the transfer to the multi, which takes it out (closing the connection)
+// on its strand, and finish with that outcome at once.
 // With target.netns every connection socket is created inside that network namespace (so
 // 127.0.0.1 is the pod's loopback); host names are still resolved on the host.
+#include <spdlog/spdlog.h>
 #include <strings.h>
 
 #include <algorithm>
-#include <cctype>
-
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
+#include <cctype>
 
 #include "../plugin/errors.hpp"
 #include "curl_multi.hpp"
@@ -73,17 +72,16 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
     if (complete_.done() || stopping_) return;
     stopping_ = true;
     std::string msg = "HTTP GET " + current_url_ + (why == Outcome::Timeout ? ": timed out" : ": canceled");
-    if (!transfer_) return complete_(why, std::move(msg));
-    // The handle leaves the multi on the multi's strand (closing the connection); only then is
-    // the run finished, so a finished run never has a socket left open.
-    auto transfer = std::move(transfer_);
-    CURL* easy = transfer->easy();
-    env_.curl.remove(easy, [self = shared_from_this(), transfer, why, msg]() mutable {
-      boost::asio::post(self->strand_, [self, transfer, why, msg = std::move(msg)]() mutable {
-        transfer.reset();
-        self->complete_(why, std::move(msg));
-      });
-    });
+    if (transfer_) {
+      // The transfer now belongs to the multi: it leaves the multi on the multi's strand, which
+      // closes the connection (a close may linger on a peer that never acknowledges), and is
+      // destroyed there. The run does not wait for that: its result is due now, and
+      // lifehook_ctx_free shuts the multi down (closing whatever is left) before it returns.
+      auto transfer = std::move(transfer_);
+      CURL* easy = transfer->easy();
+      env_.curl.remove(easy, [transfer]() mutable { transfer.reset(); });
+    }
+    complete_(why, std::move(msg));
   }
 
  private:
@@ -110,7 +108,8 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
   void finished(const std::shared_ptr<HttpTransfer>& t, CURLcode rc) {
     if (complete_.done() || stopping_ || t != transfer_) return;
     transfer_.reset();
-    if (rc == CURLE_ABORTED_BY_CALLBACK) return complete_(Outcome::Canceled, "HTTP GET " + current_url_ + ": canceled (context closing)");
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+      return complete_(Outcome::Canceled, "HTTP GET " + current_url_ + ": canceled (context closing)");
     if (!t->got_response(rc)) return transport_error(*t, rc);
     long status = t->status();
     if (is_followable_redirect(status) && !t->location().empty()) return redirect(*t, status);
@@ -120,8 +119,7 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
   void transport_error(const HttpTransfer& t, CURLcode rc) {
     // The pod's network namespace could not be entered: nothing was asked of the server, so
     // this is the request's fault (an error), not the server's (a failure).
-    if (!t.netns_error().empty())
-      return complete_(Outcome::Error, "HTTP GET " + current_url_ + ": " + t.netns_error());
+    if (!t.netns_error().empty()) return complete_(Outcome::Error, "HTTP GET " + current_url_ + ": " + t.netns_error());
     // A plain-HTTP server answering a TLS ClientHello makes OpenSSL fail the handshake
     // ("wrong version number"). The retry itself proves the diagnosis: only a server that
     // speaks HTTP answers it; for any other TLS failure the retry fails too and the original
@@ -190,7 +188,8 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
     r.outcome = ok ? Outcome::Success : Outcome::Failure;
     r.message = ok ? "HTTP GET " + current_url_ + ": " + std::to_string(status)
                    : "HTTP probe failed with statuscode: " + std::to_string(status);  // the body stays out (#99425)
-    if (t.body_capped()) env_.log.debug("httpGet {}: stopped reading the body after {} bytes", current_url_, kMaxBodyBytes);
+    if (t.body_capped())
+      env_.log.debug("httpGet {}: stopped reading the body after {} bytes", current_url_, kMaxBodyBytes);
     for (const auto& w : r.warnings) env_.log.warn("httpGet {}: {}", current_url_, w);
     complete_(std::move(r));
   }

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "../plugin/common/json_document.hpp"
 #include "../plugin/errors.hpp"
 #include "http_syntax.hpp"
-#include "json_overflow.hpp"
 
 namespace lifehook {
 
@@ -370,21 +370,9 @@ Target parse_target(const json& j, const std::string& path) {
 }
 
 json parse_json_text(std::string_view text, const std::string& path) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."; keep
-    // the human part, which carries the position.
-    std::string why = e.what();
-    if (auto pos = why.find("] "); why.rfind("[json.exception", 0) == 0 && pos != std::string::npos)
-      why.erase(0, pos + 2);
-    throw_invalid(path, "is not valid JSON (" + why + ")");
-  } catch (const json::out_of_range&) {  // 1e999: a number no double holds
-    std::string at, token;
-    if (!locate_number_overflow(text, at, token)) throw_invalid(path, "holds a number out of range");
-    throw_invalid(at.empty() ? path : at,
-                  "is a number out of range (larger than a double holds) in the " + path + " document", token);
-  }
+  // Bounded: size, nesting, duplicate keys, syntax and numbers out of range (1e999), each with
+  // the field path (plugin/common/json_document.hpp).
+  return parse_json_document(text, path);
 }
 
 // The longest timeout taken (about 31 years): as nanoseconds of a steady_clock deadline it

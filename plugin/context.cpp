@@ -8,9 +8,11 @@
 
 #include "../handlers/curl_multi.hpp"
 #include "../handlers/http_syntax.hpp"
+#include "common/json_document.hpp"
 #include "errors.hpp"
 #include "operation.hpp"
 #include "os/cgroup.hpp"
+#include "os/cgroup_guard.hpp"
 #include "os/container_exec.hpp"
 
 namespace lifehook {
@@ -35,7 +37,7 @@ int parse_level(const json& v, const std::string& path) {
 ContextOptions parse_context_options(const char* options_json) {
   ContextOptions o;
   if (!options_json || !*options_json) return o;
-  json j = parse_json_text(options_json, "options");
+  json j = parse_json_document(options_json, "options", "options");
   require_object(j, "options");
   int64_t threads = get_int(j, "threads", "options", 2);
   if (threads < 1 || threads > 64)
@@ -84,6 +86,8 @@ Context::Context(const ContextOptions& options)
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   count_live(+1);
+  // After counting ourselves: the last context's stop_cgroup_guard() cannot undo this start.
+  if (cgroups_->available()) start_cgroup_guard(cgroups_->base());
 }
 
 void Context::loop() {
@@ -144,7 +148,8 @@ Context::~Context() {
 namespace {
 // Contexts alive in this process. The container-exec plan cache is process-wide (one container is
 // one plan whichever context execs into it); when the last context goes, so does the cache and
-// every descriptor it holds, so lifehook_ctx_free leaves nothing open and dlclose is clean.
+// every descriptor it holds, so lifehook_ctx_free leaves nothing open and dlclose is clean. So does
+// the cgroup guard (os/cgroup_guard.hpp), which every context with cgroups needs while it lives.
 std::mutex g_live_mutex;
 int g_live_contexts = 0;
 }  // namespace
@@ -152,7 +157,10 @@ int g_live_contexts = 0;
 void Context::count_live(int delta) {
   std::lock_guard<std::mutex> lock(g_live_mutex);
   g_live_contexts += delta;
-  if (g_live_contexts == 0) clear_container_exec_cache();
+  if (g_live_contexts == 0) {
+    clear_container_exec_cache();
+    stop_cgroup_guard();
+  }
 }
 
 bool Context::on_loop_thread() const { return t_loop_owner == this; }
@@ -165,7 +173,7 @@ uint64_t Context::submit(const Request& req, DoneFn done) {
     id = next_op_++;
   }
   // Built outside the lock: making a run may do real work (and may throw, e.g. unsupported).
-  auto op = std::make_shared<Operation>(*this, id, req, std::move(done));
+  auto op = Operation::create(*this, id, req, std::move(done));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) throw_state("the context is being freed");

@@ -1,7 +1,8 @@
 #include "operation.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 
 namespace lifehook {
 
@@ -14,9 +15,16 @@ Operation::Operation(Context& ctx, uint64_t id, const Request& req, DoneFn done)
       what_(describe(req.handler, req.target)),
       kind_(handler_kind(req.handler)),
       done_(std::move(done)),
-      started_(std::chrono::steady_clock::now()) {
-  // The operation owns its run, so the run's finish may refer to the operation directly.
-  run_ = make_handler_run(ctx.env(), strand_, req, [this](Result r) { finish(std::move(r)); });
+      started_(std::chrono::steady_clock::now()) {}
+
+std::shared_ptr<Operation> Operation::create(Context& ctx, uint64_t id, const Request& req, DoneFn done) {
+  auto op = std::make_shared<Operation>(ctx, id, req, std::move(done));
+  // The run may outlive its operation (the operation delivers on a timeout's grace, or the host
+  // frees the context): its way back is a weak reference, never `this`.
+  op->run_ = make_handler_run(ctx.env(), op->strand_, req, [weak = op->weak_from_this()](Result r) {
+    if (auto self = weak.lock()) self->finish(std::move(r));
+  });
+  return op;
 }
 
 void Operation::start() {
@@ -103,6 +111,8 @@ void Operation::finish(Result r) {
     }
   }
   // The run may still be unwinding (we are inside its call stack): release it from the loop later.
+  // Last: once the table lets go, ~Context may proceed (it joins this thread before it destroys
+  // anything this call still touches).
   boost::asio::post(strand_, [self] { self->run_.reset(); });
   ctx_.finished(id_);
 }

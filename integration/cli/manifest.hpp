@@ -5,11 +5,10 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace lifehook_cli {
 
@@ -36,17 +35,17 @@ struct Problem {
 
 // One Pod ready for the library, and where it came from.
 struct PodManifest {
-  json pod;                // the Pod object (kind: Pod)
-  std::string root_path;   // "" for a top-level Pod, "items[2]" for an item of a List
-  std::string name;        // metadata.name ("" when missing)
-  int document = 0;        // 0-based index of the YAML document in the file
+  json pod;               // the Pod object (kind: Pod)
+  std::string root_path;  // "" for a top-level Pod, "items[2]" for an item of a List
+  std::string name;       // metadata.name ("" when missing)
+  int document = 0;       // 0-based index of the YAML document in the file
   const LineMap* lines = nullptr;
 };
 
 struct LoadedManifests {
   std::string source;  // file name as given ("-" shows as "<stdin>")
   std::vector<PodManifest> pods;
-  std::vector<Problem> problems;          // parse errors, wrong kinds, ...: the pods are unusable
+  std::vector<Problem> problems;                    // parse errors, wrong kinds, ...: the pods are unusable
   std::vector<std::unique_ptr<LineMap>> line_maps;  // one per document, owned here
 };
 
@@ -58,6 +57,8 @@ struct LoadedDocuments {
   std::vector<Problem> problems;                    // read or parse errors
 };
 LoadedDocuments load_documents(const std::string& file);
+// The same for text already read (`source` names it in problems); the fuzz target's entry.
+LoadedDocuments parse_documents(const std::string& text, const std::string& source);
 
 // Reads FILE and picks out its Pods (kind Pod, or kind List of Pods). Never throws; problems are collected.
 LoadedManifests load_manifests(const std::string& file);

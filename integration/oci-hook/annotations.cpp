@@ -4,6 +4,7 @@
 #include <set>
 
 #include "hook_error.hpp"
+#include "oci_input.hpp"
 
 namespace ocihook {
 
@@ -21,13 +22,10 @@ std::string short_text(const json& v) {
   throw HookError(path + ": " + why + (value ? " (got " + short_text(*value) + ")" : std::string()));
 }
 
-json parse_value(const std::string& text) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw HookError("not valid JSON: " + parse_error_text(e));
-  }
-}
+// Kubernetes bounds all of a pod's annotations together to 256 KiB (TotalAnnotationSizeLimitB).
+constexpr size_t kMaxAnnotationBytes = 256 * 1024;
+
+json parse_value(const std::string& text) { return parse_input_json(text, "", kMaxAnnotationBytes); }
 
 int check_port(const json& obj, const std::string& path) {
   auto it = obj.find("port");
@@ -139,10 +137,18 @@ HandlerEntry parse_handler(const json& j, const std::string& where, bool wait_fo
   return e;
 }
 
-double parse_seconds(const std::string& text, double max) {
+// The shortest wait-for period: a retry loop faster than this only burns the node's CPU (1 µs
+// kept a core busy) without noticing a service any sooner.
+constexpr double kMinPeriodSeconds = 0.01;
+
+double parse_seconds(const std::string& text, double max, double min = 0) {
   json v = parse_value(text);
-  if (!v.is_number() || !(v.get<double>() > 0) || v.get<double>() > max || !std::isfinite(v.get<double>()))
-    bad("value", "must be a JSON number of seconds > 0 and <= " + std::to_string(static_cast<int64_t>(max)), &v);
+  bool number = v.is_number() && std::isfinite(v.get<double>());
+  if (!number || !(v.get<double>() > 0) || v.get<double>() > max || v.get<double>() < min)
+    bad("value",
+        "must be a JSON number of seconds " + (min > 0 ? ">= " + json(min).dump() : std::string("> 0")) +
+            " and <= " + std::to_string(static_cast<int64_t>(max)),
+        &v);
   return v.get<double>();
 }
 
@@ -169,7 +175,7 @@ Annotations parse_annotations(const json& annotations) {
           a.wait_for.push_back(parse_handler(list[i], "[" + std::to_string(i) + "]", true));
         for (auto& e : a.wait_for) e.where = key + e.where;
       } else if (key == kWaitForPeriod) {
-        a.wait_for_period_s = parse_seconds(text, 3600);
+        a.wait_for_period_s = parse_seconds(text, 3600, kMinPeriodSeconds);
       } else if (key == kWaitForTimeout) {
         a.wait_for_timeout_s = parse_seconds(text, 86400);
       } else if (key == kPostStart || key == kPostStop) {

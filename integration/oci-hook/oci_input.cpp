@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "../../plugin/common/bounded_json.hpp"
+#include "../../plugin/common/regular_file.hpp"
 #include "hook_error.hpp"
 
 namespace ocihook {
@@ -25,6 +27,17 @@ std::string short_text(const json& v) {
 }
 
 }  // namespace
+
+json parse_input_json(const std::string& text, const std::string& what, size_t max_bytes) {
+  lifehook::JsonLimits limits;
+  limits.max_bytes = max_bytes;
+  try {
+    return lifehook::parse_bounded_json(text, limits);
+  } catch (const lifehook::JsonInputError& e) {
+    if (e.kind() == lifehook::JsonInputError::Kind::Syntax) throw HookError(what + "not valid JSON: " + e.detail());
+    throw HookError(what + (e.path().empty() ? "" : e.path() + ": ") + e.why());
+  }
+}
 
 std::string read_state_text(int fd, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -55,12 +68,7 @@ std::string read_state_text(int fd, std::chrono::milliseconds limit) {
 OciState parse_state(const std::string& text) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos)
     throw HookError("state on stdin: empty (expected the OCI state JSON)");
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw HookError("state on stdin: not valid JSON: " + parse_error_text(e));
-  }
+  json j = parse_input_json(text, "state on stdin: ", kMaxStateBytes);
   if (!j.is_object()) throw HookError("state on stdin: must be a JSON object, got " + short_text(j));
   OciState s;
   auto str = [&](const char* key) -> std::string {
@@ -89,32 +97,15 @@ OciState parse_state(const std::string& text) {
 BundleConfig read_bundle_config(const std::string& bundle) {
   if (bundle.empty()) throw HookError("state on stdin: bundle is missing (needed to read config.json)");
   std::string path = bundle + "/config.json";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) throw HookError(path + ": cannot open: " + std::strerror(errno));
+  // A FIFO without a writer must not block the hook (and with it the runtime's create), nor a
+  // symlink to /dev/zero be read without end: only a regular file of bounded size is read.
   std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw HookError(path + ": read: " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxConfigBytes) {
-      ::close(fd);
-      throw HookError(path + ": larger than 16 MiB");
-    }
-  }
-  ::close(fd);
-  json j;
   try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw HookError(path + ": not valid JSON: " + parse_error_text(e));
+    text = lifehook::read_regular_file(path, kMaxConfigBytes);
+  } catch (const lifehook::FileReadError& e) {
+    throw HookError(e.what());
   }
+  json j = parse_input_json(text, path + ": ", kMaxConfigBytes);
   if (!j.is_object()) throw HookError(path + ": must be a JSON object");
   BundleConfig c;
   if (auto it = j.find("annotations"); it != j.end() && it->is_object()) c.annotations = *it;

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ocihook {
 
@@ -30,6 +29,11 @@ struct BundleConfig {
   std::optional<unsigned> uid, gid;
   json hooks = json::object();
 };
+
+// Every JSON document the hook reads (state, config.json, annotation values) is bounded in size
+// and nesting and may not repeat a key (plugin/common/bounded_json.hpp). Throws HookError:
+// "<what>not valid JSON: ..." or "<what><path>: nested deeper than 64 levels (the limit)".
+json parse_input_json(const std::string& text, const std::string& what, size_t max_bytes);
 
 // Reads stdin to EOF (bounded in size and time). Throws HookError.
 std::string read_state_text(int fd, std::chrono::milliseconds limit);

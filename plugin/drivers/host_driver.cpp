@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 
+#include "../common/bounded_json.hpp"
 #include "../context.hpp"
 #include "../errors.hpp"
 #include "driver.hpp"
@@ -60,7 +61,11 @@ class HostDriver final : public Driver {
     }
     StartInfo si;
     if (!info_text.empty()) {
-      json j = json::parse(info_text, nullptr, false);
+      json j;
+      try {
+        j = parse_bounded_json(info_text);
+      } catch (const JsonInputError&) {  // warned below: not an object
+      }
       if (j.is_object()) {
         if (auto it = j.find("pid"); it != j.end() && it->is_number_integer()) si.pid = it->get<int>();
         if (auto it = j.find("podIP"); it != j.end() && it->is_string()) si.pod_ip = it->get<std::string>();

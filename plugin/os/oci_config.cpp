@@ -8,27 +8,56 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "../../handlers/model.hpp"
+#include "../common/bounded_json.hpp"
+#include "../common/regular_file.hpp"
 #include "../errors.hpp"
 
 namespace lifehook {
 namespace {
 
-
 constexpr const char* kCapabilityNames[] = {
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE",     "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",          "CAP_KILL",             "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE",  "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",       "CAP_NET_RAW",          "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",        "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",        "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",         "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",           "CAP_AUDIT_WRITE",      "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",        "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",       "CAP_PERFMON",         "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 
@@ -38,29 +67,35 @@ struct NamedNumber {
 };
 
 constexpr NamedNumber kRlimits[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_STACK", RLIMIT_STACK},     {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 constexpr NamedNumber kCompareOps[] = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 const json* child(const json& obj, const char* key, const std::string& path, json::value_t type) {
   const json* v = field(obj, key);
   if (!v) return nullptr;
-  bool ok = v->type() == type ||
-            (type == json::value_t::number_unsigned && v->is_number_integer() && v->get<int64_t>() >= 0);
+  bool ok =
+      v->type() == type || (type == json::value_t::number_unsigned && v->is_number_integer() && v->get<int64_t>() >= 0);
   if (!ok) {
-    const char* want = type == json::value_t::object  ? "an object"
-                       : type == json::value_t::array ? "an array"
-                       : type == json::value_t::string ? "a string"
+    const char* want = type == json::value_t::object    ? "an object"
+                       : type == json::value_t::array   ? "an array"
+                       : type == json::value_t::string  ? "a string"
                        : type == json::value_t::boolean ? "a boolean"
                                                         : "a non-negative integer";
     throw_invalid(path + "." + key, std::string("must be ") + want, json_value_text(*v));
@@ -90,7 +125,8 @@ std::vector<std::string> string_list(const json& obj, const char* key, const std
   return out;
 }
 
-uint64_t capability_set(const json& caps, const char* key, const std::string& path, std::vector<std::string>& warnings) {
+uint64_t capability_set(const json& caps, const char* key, const std::string& path,
+                        std::vector<std::string>& warnings) {
   uint64_t mask = 0;
   for (const std::string& name : string_list(caps, key, path)) {
     int n = capability_number(name);
@@ -110,8 +146,8 @@ void parse_user(const json& user, const std::string& path, OciProcess& p) {
   if (const json* u = field(user, "umask")) p.umask = static_cast<uint32_t>(get_u64(*u, path + ".umask", 0777));
   if (const json* g = child(user, "additionalGids", path, json::value_t::array))
     for (size_t i = 0; i < g->size(); ++i)
-      p.additional_gids.push_back(static_cast<uint32_t>(
-          get_u64((*g)[i], path + ".additionalGids[" + std::to_string(i) + "]", UINT32_MAX)));
+      p.additional_gids.push_back(
+          static_cast<uint32_t>(get_u64((*g)[i], path + ".additionalGids[" + std::to_string(i) + "]", UINT32_MAX)));
 }
 
 void parse_rlimits(const json& arr, const std::string& path, OciProcess& p) {
@@ -198,18 +234,22 @@ OciSeccomp parse_seccomp(const json& s, const std::string& path) {
     throw_invalid(path + ".listenerPath", "seccomp agents are not supported by container exec",
                   json_value_text(s["listenerPath"]));
   std::string dflt = get_string(s, "defaultAction", path, true);
-  out.default_action = seccomp_action(dflt, field(s, "defaultErrnoRet"), path + ".defaultAction",
-                                      path + ".defaultErrnoRet");
+  out.default_action =
+      seccomp_action(dflt, field(s, "defaultErrnoRet"), path + ".defaultAction", path + ".defaultErrnoRet");
   std::vector<std::string> archs = string_list(s, "architectures", path);
   for (size_t i = 0; i < archs.size(); ++i)
     out.architectures.push_back(seccomp_arch(archs[i], path + ".architectures[" + std::to_string(i) + "]"));
   std::vector<std::string> flags = string_list(s, "flags", path);
   for (size_t i = 0; i < flags.size(); ++i) {
-    if (flags[i] == "SECCOMP_FILTER_FLAG_LOG") out.filter_flags |= SECCOMP_FILTER_FLAG_LOG;
-    else if (flags[i] == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out.filter_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    else if (flags[i] == "SECCOMP_FILTER_FLAG_TSYNC") continue;  // one thread anyway; runc ignores it too
-    else throw_invalid(path + ".flags[" + std::to_string(i) + "]", "is not a supported seccomp flag",
-                       json_value_text(flags[i]));
+    if (flags[i] == "SECCOMP_FILTER_FLAG_LOG")
+      out.filter_flags |= SECCOMP_FILTER_FLAG_LOG;
+    else if (flags[i] == "SECCOMP_FILTER_FLAG_SPEC_ALLOW")
+      out.filter_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else if (flags[i] == "SECCOMP_FILTER_FLAG_TSYNC")
+      continue;  // one thread anyway; runc ignores it too
+    else
+      throw_invalid(path + ".flags[" + std::to_string(i) + "]", "is not a supported seccomp flag",
+                    json_value_text(flags[i]));
   }
   if (const json* calls = child(s, "syscalls", path, json::value_t::array)) {
     for (size_t i = 0; i < calls->size(); ++i) {
@@ -219,8 +259,8 @@ OciSeccomp parse_seccomp(const json& s, const std::string& path) {
       OciSeccompRule rule;
       rule.names = string_list(c, "names", ip);
       if (rule.names.empty()) throw_invalid(ip + ".names", "must name at least one syscall");
-      rule.action = seccomp_action(get_string(c, "action", ip, true), field(c, "errnoRet"), ip + ".action",
-                                   ip + ".errnoRet");
+      rule.action =
+          seccomp_action(get_string(c, "action", ip, true), field(c, "errnoRet"), ip + ".action", ip + ".errnoRet");
       if (const json* args = child(c, "args", ip, json::value_t::array)) {
         for (size_t k = 0; k < args->size(); ++k) {
           std::string ap = ip + ".args[" + std::to_string(k) + "]";
@@ -273,16 +313,19 @@ OciConfig parse_oci_config(const json& doc, const std::string& file) {
 
 OciConfig load_oci_config(const std::string& bundle_dir) {
   std::string file = bundle_dir + "/config.json";
-  std::ifstream in(file);
-  if (!in) throw_invalid("target.bundle", "has no readable config.json (" + file + ": " + std::strerror(errno) + ")",
-                         bundle_dir);
-  std::stringstream text;
-  text << in.rdbuf();
+  // Opened on a loop thread: a FIFO or a device planted as config.json must be an error, never
+  // a blocked thread or an endless read.
+  std::string text;
+  try {
+    text = read_regular_file(file, kMaxJsonBytes);
+  } catch (const FileReadError& e) {
+    throw_invalid("target.bundle", "has no readable config.json (" + std::string(e.what()) + ")", bundle_dir);
+  }
   json doc;
   try {
-    doc = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw_invalid(file, std::string("is not valid JSON (") + e.what() + ")");
+    doc = parse_bounded_json(text);
+  } catch (const JsonInputError& e) {  // paths as parse_oci_config names them: "<file>: process.env[0]"
+    throw_invalid(e.path().empty() ? file : file + ": " + e.path(), e.why());
   }
   return parse_oci_config(doc, file);
 }

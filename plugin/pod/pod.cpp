@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <future>
 
+#include "../common/json_document.hpp"
 #include "../errors.hpp"
 
 namespace lifehook::pod {
@@ -47,8 +48,7 @@ std::string hook_failure_message(const ContainerSpec& c, const HandlerSpec& h, c
 PodOptions parse_pod_options(const char* options_json) {
   PodOptions o;
   if (!options_json || !*options_json) return o;
-  json j = json::parse(options_json, nullptr, false);
-  if (j.is_discarded()) throw_invalid("options", "is not valid JSON");
+  json j = parse_json_document(options_json, "options", "options");
   require_object(j, "options");
   o.raw = j;
   if (const json* d = field(j, "driver")) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "../common/json_document.hpp"
 #include "../errors.hpp"
 
 namespace lifehook::pod {
@@ -214,19 +215,6 @@ PodSpec parse_pod_json(const json& j) {
   return pod;
 }
 
-PodSpec parse_pod(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    // Re-parse with exceptions for the position of the error.
-    try {
-      json again = json::parse(text);
-      (void)again;
-    } catch (const json::parse_error& e) {
-      throw_invalid("pod", std::string("is not valid JSON: ") + e.what());
-    }
-    throw_invalid("pod", "is not valid JSON");
-  }
-  return parse_pod_json(j);
-}
+PodSpec parse_pod(std::string_view text) { return parse_pod_json(parse_json_document(text, "pod")); }
 
 }  // namespace lifehook::pod

@@ -322,6 +322,64 @@ class Manifests(CliTestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("nope.yaml: cannot read: No such file or directory", r.stderr)
 
+    def test_special_files_are_refused_at_once(self):
+        # A FIFO without a writer used to block `validate` forever; /dev/zero was read until bad_alloc.
+        fifo = os.path.join(self.dir, "pod.fifo")
+        os.mkfifo(fifo)
+        for path, why in ((fifo, "is a FIFO, not a regular file"),
+                          ("/dev/zero", "is a character device, not a regular file"),
+                          (self.dir, "is a directory, not a regular file")):
+            for command in ("validate", "run"):
+                r = self.cli(command, path, timeout=10)
+                self.assertEqual(r.returncode, 2, f"{command} {path}: {r.stderr}")
+                self.assertIn(f"{path}: {why}", r.stderr, command)
+                self.assertEqual(r.stdout, "", command)
+
+    def test_oversized_input_names_the_limit(self):
+        path = self.write("big.yaml", "apiVersion: v1\nkind: Pod\n# " + "x" * (4 << 20) + "\n")
+        r = self.cli("validate", path, timeout=20)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"{path}: is larger than 4194304 bytes (the limit", r.stderr)
+        r = self.cli("validate", "-", stdin="# " + "x" * (4 << 20) + "\n", timeout=20)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("<stdin>: is larger than 4194304 bytes (the limit", r.stderr)
+
+    def test_invalid_utf8_is_a_problem_with_its_line(self):
+        path = os.path.join(self.dir, "latin1.yaml")
+        with open(path, "wb") as f:
+            f.write(POD.format(name="p", spec="  containers:\n  - name: main\n    command: [sleep, \"1\"]\n")
+                    .encode() + b"    args: [\"caf\xe9\"]\n")
+        for command in ("validate", "run"):
+            r = subprocess.run([BIN, command, path], capture_output=True, timeout=15)
+            err = r.stderr.decode(errors="replace")
+            self.assertEqual(r.returncode, 2, f"{command}: {err}")
+            self.assertRegex(err, re.escape(path) + r":\d+: spec\.containers\[0\]\.args\[0\]: the value is not valid UTF-8")
+            self.assertNotIn("json.exception", err)
+
+    def test_hostile_nesting_and_scalars(self):
+        cases = [
+            # 60 000 nested flow sequences: yaml-cpp's own recursion guard, or our 64-level limit.
+            ("deep.yaml", "apiVersion: v1\nkind: Pod\nmetadata: " + "[" * 60000 + "]" * 60000 + "\n", "FILE:"),
+            ("deep.json", '{"apiVersion":"v1","kind":"Pod","metadata":' + "[" * 100000 + "]" * 100000 + "}",
+             "nested deeper than 64 levels (the limit)"),
+            ("nested.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n" +
+             "".join("  " * i + f"k{i}:\n" for i in range(1, 80)), "nested deeper than 64 levels (the limit)"),
+            # A plain scalar of 60 000 digits (std::regex overflowed the stack on it).
+            ("digits.yaml", POD.format(name="p", spec="  terminationGracePeriodSeconds: " + "9" * 60000 +
+                                       "\n  containers:\n  - name: main\n    command: [sleep, \"1\"]\n"),
+             "FILE:6: spec.terminationGracePeriodSeconds:"),
+            ("laughs.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\n" +
+             "".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+                     f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+                     for i in range(8)) + "kind: Pod\n", "values (the limit; YAML aliases are expanded)"),
+        ]
+        for name, text, expected in cases:
+            path = self.write(name, text)
+            r = self.cli("validate", path, timeout=30)
+            self.assertEqual(r.returncode, 2, f"{name}: {r.stderr[:500]}")
+            self.assertIn(expected.replace("FILE", path), r.stderr, name)
+            self.assertLess(len(r.stderr.splitlines()), 5, name)
+
     def test_list_item_paths(self):
         text = """apiVersion: v1
 kind: List
@@ -813,6 +871,51 @@ class Signals(CliTestCase):
             self.assertIn("--grace", res.stderr, bad)
         res = self.cli("run", path, "--for", "1" + "0" * 400 + "s", timeout=10)
         self.assertEqual(res.returncode, 2, res.stderr)
+
+
+def processes_with(marker):
+    """Pids whose command line contains `marker`."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+class Orphans(CliTestCase):
+    """A CLI killed by a signal it cannot handle leaves no container process behind."""
+
+    def test_sigkill_and_sigquit_take_the_containers_along(self):
+        if os.geteuid() != 0:
+            self.skipTest("the cgroup guard needs cgroups (root)")
+        for sig in (signal.SIGKILL, signal.SIGQUIT):
+            marker = f"777.{os.getpid()}{int(sig)}"
+            spec = ("  containers:\n  - name: main\n    command: [sh, -c, "
+                    f"\"setsid sleep {marker} & sleep {marker} & wait\"]\n")
+            path = self.write(f"orphans-{int(sig)}.yaml", POD.format(name=f"orphans-{int(sig)}", spec=spec))
+            w = Watch(path)
+            try:
+                self.assertIsNotNone(w.wait_status("Running", 10), w.text() + w.stderr)
+                deadline = time.monotonic() + 10
+                while len(processes_with(marker)) < 3 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(len(processes_with(marker)), 3, "the container's shell and its two sleeps")
+                w.proc.send_signal(sig)
+                w.finish(10)
+                deadline = time.monotonic() + 10
+                while processes_with(marker) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(processes_with(marker), [], f"left running after {sig.name}")
+            finally:
+                w.kill()
+                for pid in processes_with(marker):
+                    os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

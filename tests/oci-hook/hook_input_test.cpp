@@ -1,6 +1,7 @@
 // The hook run directly, as a runtime would run it, on inputs real runtimes send and on broken
 // ones: stdin state, bundle config.json, annotations. No root or runc needed.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -149,6 +150,12 @@ TEST(OciHookInput, BadAnnotationsFailClosedAtCreateRuntimeNamingTheAnnotation) {
        "lifehook.io/wait-for: [0].grpc.service: must be a string"},
       {"lifehook.io/waitfor", "[]", "lifehook.io/waitfor: unknown lifehook annotation"},
       {"lifehook.io/log", "relative/hook.log", "lifehook.io/log: value: must be an absolute file path"},
+      // Bounded inputs: nesting, duplicate keys, a floor on the retry period.
+      {"lifehook.io/wait-for-period", "0.000001",
+       "lifehook.io/wait-for-period: value: must be a JSON number of seconds >= 0.01"},
+      {"lifehook.io/wait-for", "[{\"tcpSocket\":{\"port\":1,\"port\":2}}]",
+       "lifehook.io/wait-for: [0].tcpSocket.port: duplicate key \"port\""},
+      {"lifehook.io/wait-for-timeout", "1e999", "lifehook.io/wait-for-timeout: is a number out of range"},
   };
   for (const auto& c : cases) {
     ConfigDir b;
@@ -157,6 +164,42 @@ TEST(OciHookInput, BadAnnotationsFailClosedAtCreateRuntimeNamingTheAnnotation) {
     EXPECT_EQ(r.exit_code, 1) << c.key << "=" << c.value;
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.key << "=" << c.value << "\nstderr: " << r.err;
     EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+}
+
+// 400 000 nested brackets in an annotation used to overflow the hook's stack: refused by the
+// annotation size limit; 100 000 (within the size) by the 64-level limit. One stderr line each.
+TEST(OciHookInput, DeeplyNestedAnnotationIsRefusedAtTheNestingLimit) {
+  for (size_t n : {size_t{100000}, size_t{400000}}) {
+    ConfigDir b;
+    b.annotate("lifehook.io/wait-for", std::string(n, '[') + std::string(n, ']'));
+    ProcResult r = b.hook("createRuntime", b.state());
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("lifehook.io/wait-for: "), std::string::npos) << r.err.substr(0, 400);
+    const char* limit =
+        n < 131072 ? "nested deeper than 64 levels (the limit)" : "is larger than 262144 bytes (the limit";
+    EXPECT_NE(r.err.find(limit), std::string::npos) << r.err.substr(0, 400);
+    EXPECT_EQ(count_lines(r.err), 1);
+  }
+}
+
+// config.json a FIFO without a writer, or a symlink to /dev/zero: an error naming the file at
+// once, never a blocked hook or an endless read.
+TEST(OciHookInput, ConfigJsonThatIsNotARegularFileIsAnErrorNotABlock) {
+  for (const char* kind : {"fifo", "zero"}) {
+    ConfigDir b;
+    std::string config = b.dir() + "/config.json";
+    if (std::string(kind) == "fifo")
+      ASSERT_EQ(::mkfifo(config.c_str(), 0600), 0);
+    else
+      fs::create_symlink("/dev/zero", config);
+    ProcResult r = run_process(hook_path(), {"lifehook-oci-hook", "createRuntime"}, b.state(), test_env(), 10);
+    EXPECT_EQ(r.exit_code, 1) << kind << ": " << r.err;
+    EXPECT_LT(r.seconds, 5.0) << kind;
+    EXPECT_NE(r.err.find(config + ": is a " + std::string(kind == std::string("fifo") ? "FIFO" : "character device") +
+                         ", not a regular file"),
+              std::string::npos)
+        << kind << ": " << r.err;
   }
 }
 
