@@ -101,17 +101,28 @@ bool is_handler(const json& j) {
   return false;
 }
 
+// Bad input goes to stderr and, with -o json, also to stdout as {"status": "LIFEHOOK_E_INVALID", "error":
+// "..."} (print_input_error), so that a host driving `lifehook handler - -o json` reads every answer there.
+std::string g_input_error;
+void input_error(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  if (g_input_error.empty()) g_input_error = message;
+}
+void print_input_error(const HandlerOptions& o) {
+  if (o.output == "json")
+    std::printf("%s\n", json{{"status", "LIFEHOOK_E_INVALID"}, {"error", g_input_error}}.dump().c_str());
+}
+
 // The request JSON from the options; prints the problem and returns nullopt on bad input.
 std::optional<json> build_request(const HandlerOptions& o) {
   int given = !o.file.empty() + !o.exec.empty() + !o.http.empty() + !o.tcp.empty() + !o.grpc.empty() +
               o.sleep_seconds.has_value();
   if (given != 1) {
-    std::fprintf(stderr,
-                 "lifehook handler: give exactly one of FILE, --exec, --http, --tcp, --grpc, --sleep (see --help)\n");
+    input_error("lifehook handler: give exactly one of FILE, --exec, --http, --tcp, --grpc, --sleep (see --help)");
     return std::nullopt;
   }
   if (o.service && o.grpc.empty()) {
-    std::fprintf(stderr, "lifehook handler: --service goes with --grpc\n");
+    input_error("lifehook handler: --service goes with --grpc");
     return std::nullopt;
   }
   json request;
@@ -119,13 +130,11 @@ std::optional<json> build_request(const HandlerOptions& o) {
   if (!o.file.empty()) {
     LoadedDocuments docs = load_documents(o.file);
     for (const auto& p : docs.problems)
-      std::fprintf(stderr, "%s%s: %s\n", docs.source.c_str(), p.line ? (":" + std::to_string(p.line)).c_str() : "",
-                   p.message.c_str());
+      input_error(docs.source + (p.line ? ":" + std::to_string(p.line) : "") + ": " + p.message);
     if (!docs.problems.empty()) return std::nullopt;
     if (docs.documents.size() != 1 || !docs.documents[0].is_object()) {
-      std::fprintf(
-          stderr, "%s: must hold one handler (exec, httpGet, tcpSocket, sleep or grpc) or one request {handler: ...}\n",
-          docs.source.c_str());
+      input_error(docs.source +
+                  ": must hold one handler (exec, httpGet, tcpSocket, sleep or grpc) or one request {handler: ...}");
       return std::nullopt;
     }
     const json& doc = docs.documents[0];
@@ -134,36 +143,35 @@ std::optional<json> build_request(const HandlerOptions& o) {
     else if (is_handler(doc))
       request = json{{"handler", doc}};
     else {
-      std::fprintf(
-          stderr, "%s: must hold one handler (exec, httpGet, tcpSocket, sleep or grpc) or one request {handler: ...}\n",
-          docs.source.c_str());
+      input_error(docs.source +
+                  ": must hold one handler (exec, httpGet, tcpSocket, sleep or grpc) or one request {handler: ...}");
       return std::nullopt;
     }
   } else if (!o.exec.empty()) {
     auto words = split_words(o.exec, error);
     if (!words) {
-      std::fprintf(stderr, "lifehook handler: --exec %s\n", error.c_str());
+      input_error("lifehook handler: --exec " + error);
       return std::nullopt;
     }
     request = json{{"handler", {{"exec", {{"command", *words}}}}}};
   } else if (!o.http.empty()) {
     auto h = http_get_from_url(o.http, error);
     if (!h) {
-      std::fprintf(stderr, "lifehook handler: --http %s (got \"%s\")\n", error.c_str(), o.http.c_str());
+      input_error("lifehook handler: --http " + error + " (got \"" + o.http + "\")");
       return std::nullopt;
     }
     request = json{{"handler", {{"httpGet", *h}}}};
   } else if (!o.tcp.empty()) {
     auto t = tcp_from_address(o.tcp, error);
     if (!t) {
-      std::fprintf(stderr, "lifehook handler: --tcp %s (got \"%s\")\n", error.c_str(), o.tcp.c_str());
+      input_error("lifehook handler: --tcp " + error + " (got \"" + o.tcp + "\")");
       return std::nullopt;
     }
     request = json{{"handler", {{"tcpSocket", *t}}}};
   } else if (!o.grpc.empty()) {
     auto g = grpc_from_address(o.grpc, error);
     if (!g) {
-      std::fprintf(stderr, "lifehook handler: --grpc %s (got \"%s\")\n", error.c_str(), o.grpc.c_str());
+      input_error("lifehook handler: --grpc " + error + " (got \"" + o.grpc + "\")");
       return std::nullopt;
     }
     if (o.service) (*g)["service"] = *o.service;
@@ -228,7 +236,10 @@ void print_text(const json& r) {
 
 int handler_command(const HandlerOptions& o) {
   auto request = build_request(o);
-  if (!request) return kExitBadInput;
+  if (!request) {
+    print_input_error(o);
+    return kExitBadInput;
+  }
 
   SignalWatch signals;  // before the library's threads exist
   CtxPtr ctx = make_context(o.verbosity);
@@ -239,8 +250,10 @@ int handler_command(const HandlerOptions& o) {
   std::string text = request->dump();
   int rc = lifehook_submit(ctx.get(), text.c_str(), on_done, &completion, &op, error.out());
   if (rc != LIFEHOOK_OK) {
-    std::fprintf(stderr, "lifehook handler: %s\n",
-                 (rc == LIFEHOOK_E_INVALID ? error.str() : describe_failure(rc, error)).c_str());
+    std::string why = rc == LIFEHOOK_E_INVALID ? error.str() : describe_failure(rc, error);
+    if (o.output == "json")
+      std::printf("%s\n", json{{"status", lifehook_status_name(rc)}, {"error", why}}.dump().c_str());
+    std::fprintf(stderr, "lifehook handler: %s\n", why.c_str());
     return rc == LIFEHOOK_E_INVALID ? kExitBadInput : kExitFailed;
   }
   bool canceled = false;

@@ -93,8 +93,10 @@ std::string PodmanSandbox::read_file(const std::string& n) const { return slurp(
 
 ProcResult PodmanSandbox::podman(const std::vector<std::string>& args, double timeout_s) const {
   std::vector<std::string> argv = {
-      "podman",           "--root", path("storage"),    "--runroot", path("run"),        "--tmpdir", path("tmp"),
-      "--storage-driver", "vfs",    "--cgroup-manager", "cgroupfs",  "--events-backend", "none"};
+      "podman", "--root", path("storage"), "--runroot", path("run"), "--tmpdir", path("tmp"), "--storage-driver", "vfs",
+      "--cgroup-manager", "cgroupfs", "--events-backend", "none",
+      // Pinned: with crun installed podman 4.3 picks crun, which this machine's hybrid cgroups stop.
+      "--runtime", "runc"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(find_podman(), argv, "", test_env(), timeout_s);
 }

@@ -1,0 +1,3 @@
+module lifehook.io/lifehook
+
+go 1.19
