@@ -1,0 +1,60 @@
+#include "hooks.hpp"
+
+#include "../context.hpp"
+
+namespace lifehook::pod {
+
+uint64_t ContextHookExecutor::submit(const Request& req, Done done) { return ctx_.submit(req, std::move(done)); }
+
+void ContextHookExecutor::cancel(uint64_t op) { ctx_.cancel(op); }
+
+void Hooks::run(Container& c, HookKind kind, const HandlerSpec& h, Done done) {
+  Request req;
+  req.handler = h;
+  req.target = c.instance.target;
+  req.purpose = kind == HookKind::PostStart ? Purpose::PostStart : Purpose::PreStop;
+  req.timeout_ms = 0;
+  c.hook.kind = kind;
+  c.hook.op = 0;
+  ++in_flight_;
+  try {
+    // The op id is known only after submit returns; the completion carries it and is matched
+    // against c.hook.op on the pod's strand (where we are, so it cannot be handled before this).
+    c.hook.op = ex_.submit(req, done);
+  } catch (const std::exception& e) {
+    Result r;
+    r.outcome = Outcome::Error;
+    r.message = e.what();
+    done(0, r);
+  }
+}
+
+void Hooks::cancel(Container& c) {
+  if (c.hook.kind != HookKind::None && c.hook.op != 0) ex_.cancel(c.hook.op);
+  c.hook.kind = HookKind::None;
+  c.hook.op = 0;
+}
+
+bool Hooks::completed(Container& c, HookKind kind, uint64_t op) {
+  --in_flight_;
+  if (c.hook.kind != kind || c.hook.op != op) return false;  // canceled or stale
+  c.hook.kind = HookKind::None;
+  c.hook.op = 0;
+  return true;
+}
+
+std::string hook_failure_message(const ContainerSpec& c, const HandlerSpec& h, const Result& r,
+                                 const std::string& pod) {
+  std::string who = " for Container \"" + c.name + "\" in Pod \"" + pod + "\" failed - error: " + r.message;
+  if (const auto* e = std::get_if<ExecSpec>(&h)) {
+    std::string cmd;
+    for (const auto& a : e->command) cmd += (cmd.empty() ? "" : " ") + a;
+    return "Exec lifecycle hook ([" + cmd + "])" + who + ", message: " + json(r.output.value_or("")).dump();
+  }
+  if (const auto* g = std::get_if<HttpGetSpec>(&h)) return "HTTP lifecycle hook (" + g->path + ")" + who;
+  if (const auto* s = std::get_if<SleepSpec>(&h))
+    return "Sleep lifecycle hook (" + std::to_string(s->milliseconds / 1000) + ")" + who;
+  return "TCP lifecycle hook" + who;
+}
+
+}  // namespace lifehook::pod

@@ -1,0 +1,396 @@
+#include "lifecycle.hpp"
+
+#include "restart.hpp"
+#include "sequencer.hpp"
+
+namespace lifehook::pod {
+
+Lifecycle::Lifecycle(const PodSpec& spec, BackoffOptions backoff, LifecycleEnv env)
+    : spec_(spec), env_(std::move(env)), hooks_(env_.hook_executor), stops_(*this) {
+  auto add = [&](const ContainerSpec& cs) {
+    Container c;
+    c.spec = &cs;
+    c.role = role_of(cs);
+    c.restart.backoff = Backoff(backoff);
+    c.stop.timer = env_.clock.make_timer(env_.strand);
+    c.restart.timer = env_.clock.make_timer(env_.strand);
+    containers_.push_back(std::move(c));
+  };
+  for (const auto& cs : spec_.init_containers) add(cs);
+  for (const auto& cs : spec_.containers) add(cs);
+  for (auto& c : containers_) set_waiting(c, default_waiting_reason());
+}
+
+Lifecycle::~Lifecycle() = default;
+
+WaitingReason Lifecycle::default_waiting_reason() const {
+  return spec_.init_containers.empty() ? WaitingReason::ContainerCreating : WaitingReason::PodInitializing;
+}
+
+void Lifecycle::set_waiting(Container& c, WaitingReason reason, std::string message) {
+  c.waiting = reason;
+  c.st.kind = StateKind::Waiting;
+  c.st.waiting_reason = std::string(name(reason));
+  c.st.waiting_message = std::move(message);
+}
+
+Container* Lifecycle::find(const std::string& name) {
+  for (auto& c : containers_)
+    if (c.name() == name) return &c;
+  return nullptr;
+}
+
+bool Lifecycle::has_container(const std::string& name) const {
+  for (const auto& c : containers_)
+    if (c.name() == name) return true;
+  return false;
+}
+
+void Lifecycle::emit(EventReason reason, const std::string& message, const std::string& container) {
+  env_.emit(
+      Event{std::string(event_type(reason)), std::string(name(reason)), message, container, env_.clock.wall_now()});
+}
+
+// ---- starting ---------------------------------------------------------------------------
+
+void Lifecycle::mark_started() {
+  started_ = true;
+  start_time_ = env_.clock.wall_now();
+  pod_ip_ = "127.0.0.1";  // until a driver tells otherwise: the process driver shares the host network
+}
+
+void Lifecycle::advance(Deferred& d) {
+  SequencerInput in;
+  in.started = started_;
+  in.terminating = terminating_;
+  in.terminal = terminal_;
+  in.busy = busy_;
+  for (const auto& c : containers_) in.containers.push_back(slot_of(c));
+  SequencerDecision next = next_start(in, env_.clock.now());
+  if (next.start) {
+    start_container(containers_[*next.start], d);
+    return;
+  }
+  update_terminal();
+}
+
+void Lifecycle::start_container(Container& c, Deferred& d) {
+  auto now = env_.clock.now();
+  busy_ = true;
+  if (c.instance.ever_started && c.st.kind == StateKind::Terminated) c.st.last = c.st.terminated;
+  count_restart(c, now);
+  c.instance.starting = true;
+  c.restart.restart_at.reset();
+  if (c.waiting != WaitingReason::CrashLoopBackOff && c.waiting != WaitingReason::PostStartHookError)
+    set_waiting(c, c.instance.ever_started ? WaitingReason::ContainerCreating : default_waiting_reason());
+  else
+    c.st.kind = StateKind::Waiting;
+  drivers::InstanceId instance = ++c.instance.id;
+  c.instance.early_exit.reset();
+  std::string name = c.name();
+  const ContainerSpec* spec = c.spec;
+  auto post = env_.post;
+  d.push_back([this, spec, name, instance, post] {
+    driver_->start(*spec, instance, [post, name, instance](std::optional<drivers::StartInfo> info, std::string error) {
+      post([name, instance, info = std::move(info), error = std::move(error)](Lifecycle& l, Deferred& d) {
+        l.on_started(name, instance, info, error, d);
+      });
+    });
+  });
+}
+
+void Lifecycle::on_started(const std::string& name, drivers::InstanceId instance,
+                           std::optional<drivers::StartInfo> info, std::string error, Deferred& d) {
+  Container* cp = find(name);
+  if (!cp || cp->instance.id != instance) return;
+  Container& c = *cp;
+  auto now_sys = env_.clock.wall_now();
+  c.instance.ever_started = true;
+  if (!info) {
+    // What containerd reports for a container that could not start: terminated, StartError, 128.
+    emit(EventReason::Failed, "Error: " + error, name);
+    c.instance.starting = false;
+    busy_ = false;
+    c.st.started_at = now_sys;
+    c.restart.finished = env_.clock.now();
+    c.st.kind = StateKind::Terminated;
+    c.st.terminated =
+        TerminatedState{128, 0, std::string(pod::name(TerminatedReason::StartError)), error, now_sys, now_sys};
+    c.st.ready = false;
+    c.st.started = false;
+    d.push_back([this, name, instance] { driver_->remove(name, instance); });
+    instance_ended(c, d);
+    return;
+  }
+  c.instance.alive = true;
+  c.st.started_at = now_sys;
+  if (!info->pod_ip.empty()) pod_ip_ = info->pod_ip;
+  c.instance.target = Target{};
+  c.instance.target.env = c.spec->env;
+  c.instance.target.working_dir = c.spec->working_dir;
+  c.instance.target.ports = c.spec->ports;
+  c.instance.target.pod_ip = pod_ip_;
+  driver_->fill_target(*c.spec, *info, c.instance.target);
+  emit(EventReason::Created, "Created container: " + name, name);
+  emit(EventReason::Started, "Started container " + name, name);
+  if (c.instance.early_exit) {
+    auto [code, sig] = *c.instance.early_exit;
+    c.instance.early_exit.reset();
+    on_exit(name, instance, code, sig, d);
+    return;
+  }
+  if (terminating_) {
+    // Terminate arrived while the driver was starting it: stop it with what is left of the grace.
+    c.instance.starting = false;
+    busy_ = false;
+    stops_.stop(c, pod_deadline_, KillReason::PodTermination, "", d);
+    return;
+  }
+  if (c.spec->post_start) {
+    run_hook(c, HookKind::PostStart, *c.spec->post_start);
+    return;  // the pipeline (busy_) stays until postStart completed
+  }
+  became_running(c, d);
+}
+
+void Lifecycle::became_running(Container& c, Deferred& d) {
+  c.instance.starting = false;
+  busy_ = false;
+  c.waiting = WaitingReason::None;
+  c.st.kind = StateKind::Running;
+  c.st.waiting_reason.clear();
+  c.st.waiting_message.clear();
+  c.st.started = true;
+  c.st.ready = c.role == Role::Main;  // no probes yet: a regular container is ready once running
+  advance(d);
+}
+
+// ---- hooks ------------------------------------------------------------------------------
+
+void Lifecycle::run_hook(Container& c, HookKind kind, const HandlerSpec& h) {
+  std::string name = c.name();
+  drivers::InstanceId instance = c.instance.id;
+  auto post = env_.post;
+  hooks_.run(c, kind, h, [post, name, instance, kind](uint64_t op, const Result& r) {
+    post([name, instance, op, kind, r](Lifecycle& l, Deferred& d) {
+      l.on_hook_done(name, instance, op, kind, r, d);
+      // The last (canceled) hook may be all that terminate or the terminal phase waited for.
+      l.settle();
+    });
+  });
+}
+
+void Lifecycle::on_hook_done(const std::string& name, drivers::InstanceId instance, uint64_t op, HookKind kind,
+                             const Result& r, Deferred& d) {
+  Container* cp = find(name);
+  if (!cp) return;
+  Container& c = *cp;
+  bool current = hooks_.completed(c, kind, op);
+  if (!current || c.instance.id != instance) return;  // canceled or stale
+  bool ok = r.outcome == Outcome::Success;
+  if (kind == HookKind::PostStart) {
+    if (!c.instance.alive) return;  // exited meanwhile; on_exit ended the pipeline
+    if (ok) {
+      became_running(c, d);
+      return;
+    }
+    env_.log.info("pod {}: postStart of {} failed: {}", spec_.name, name, r.message);
+    // The kubelet keeps the handler message out of the event (it may hold secrets) and puts it
+    // into the waiting state instead.
+    emit(EventReason::FailedPostStartHook, "PostStartHook failed", name);
+    c.hook.post_start_failed = true;
+    c.hook.post_start_message = hook_failure_message(*c.spec, *c.spec->post_start, r, format_pod(spec_));
+    stops_.stop(c, saturating_add(env_.clock.now(), std::chrono::milliseconds(spec_.grace_ms)),
+                KillReason::FailedPostStartHook, "FailedPostStartHook", d);
+    return;  // busy_ stays until the container exited (the kubelet kills synchronously)
+  }
+  // preStop finished before the deadline.
+  if (!ok) {
+    env_.log.info("pod {}: preStop of {} failed: {}", spec_.name, name, r.message);
+    emit(EventReason::FailedPreStopHook, "PreStopHook failed", name);
+  }
+  stops_.pre_stop_done(c, d);
+}
+
+// ---- exits and restarts -----------------------------------------------------------------
+
+void Lifecycle::on_exit(const std::string& name, drivers::InstanceId instance, int exit_code, int signal, Deferred& d) {
+  Container* cp = find(name);
+  if (!cp) return;
+  Container& c = *cp;
+  if (instance == kCurrentInstance) instance = c.instance.id;
+  if (instance != c.instance.id) return;  // an earlier instance's exit, already accounted for
+  if (!c.instance.alive && c.instance.starting) {
+    // A host may report the exit from inside its start callback, before the start completion
+    // reached us: keep it for on_started.
+    c.instance.early_exit = std::make_pair(exit_code, signal);
+    return;
+  }
+  if (!c.instance.alive) return;  // duplicate report
+  auto now_sys = env_.clock.wall_now();
+  c.instance.alive = false;
+  c.restart.finished = env_.clock.now();
+  stops_.exited(c);
+  hooks_.cancel(c);  // a hook of a container that is gone has nothing left to do
+  if (signal > 0 && exit_code < 0) exit_code = 128 + signal;
+  TerminatedState t;
+  t.started_at = c.st.started_at;
+  t.finished_at = now_sys;
+  t.signal = signal;
+  if (exit_code < 0) {
+    t.exit_code = 137;
+    t.reason = std::string(pod::name(TerminatedReason::ContainerStatusUnknown));
+    t.message = "The container could not be located when the pod was terminated";
+  } else {
+    t.exit_code = exit_code;
+    t.reason = std::string(pod::name(exit_code == 0 ? TerminatedReason::Completed : TerminatedReason::Error));
+  }
+  c.st.kind = StateKind::Terminated;
+  c.st.terminated = t;
+  c.st.ready = false;
+  c.st.started = false;
+  if (c.instance.starting) {  // exited during postStart: the start pipeline ends here
+    c.instance.starting = false;
+    busy_ = false;
+  }
+  d.push_back([this, name, instance] { driver_->remove(name, instance); });
+  instance_ended(c, d);
+}
+
+void Lifecycle::instance_ended(Container& c, Deferred& d) {
+  if (c.hook.post_start_failed) {
+    c.hook.post_start_failed = false;
+    busy_ = false;
+    c.st.last = c.st.terminated;
+    set_waiting(c, WaitingReason::PostStartHookError, c.hook.post_start_message);
+  }
+  if (terminating_) {
+    settle();
+    return;
+  }
+  bool post_start_error = c.st.kind == StateKind::Waiting;  // PostStartHookError counts as a failure
+  int code = post_start_error && c.st.last ? c.st.last->exit_code : c.st.terminated.exit_code;
+  RestartDecision decision = decide_restart(c.role, spec_.restart_policy, code != 0 || post_start_error);
+  if (decision.succeeded) c.restart.succeeded = true;
+  if (decision.restart) {
+    auto now = env_.clock.now();
+    std::chrono::milliseconds delay = schedule_restart(c, now);
+    if (delay.count() > 0) {
+      if (c.st.kind == StateKind::Terminated) c.st.last = c.st.terminated;
+      set_waiting(c, WaitingReason::CrashLoopBackOff, backoff_waiting_message(c, format_pod(spec_)));
+      emit(EventReason::BackOff, backoff_event_message(c, format_pod(spec_)), c.name());
+      c.restart.timer->arm(*c.restart.restart_at,
+                           [run = env_.run_locked] { run([](Lifecycle& l, Deferred& d) { l.advance(d); }); });
+    }
+  }
+  advance(d);
+  update_terminal();
+}
+
+bool Lifecycle::all_stopped() const {
+  if (hooks_.in_flight() > 0) return false;
+  for (const auto& c : containers_)
+    if (c.instance.alive || c.instance.starting) return false;
+  return true;
+}
+
+void Lifecycle::settle() {
+  if (terminating_ && all_stopped()) stopped_ = true;
+  update_terminal();
+}
+
+void Lifecycle::update_terminal() {
+  if (terminal_) return;
+  if (stopped_) {
+    terminal_ = true;
+    return;
+  }
+  std::string phase = compute_phase(view());
+  // Terminal for good (restartPolicy decided so): nothing runs or restarts any more.
+  if ((phase == "Succeeded" || phase == "Failed") && all_stopped()) terminal_ = true;
+}
+
+// ---- termination ------------------------------------------------------------------------
+
+void Lifecycle::terminate(int64_t grace_ms, lifehook::Clock::TimePoint requested, Deferred& d) {
+  auto deadline = saturating_add(requested, std::chrono::milliseconds(grace_ms));
+  if (!terminating_) {
+    terminating_ = true;
+    deletion_time_ = env_.clock.wall_now();
+    pod_deadline_ = deadline;
+    for (auto& c : containers_) {
+      c.restart.restart_at.reset();  // nothing restarts from now on
+      c.restart.timer->cancel();
+      if (c.instance.alive) stops_.stop(c, deadline, KillReason::PodTermination, "", d);
+    }
+  } else if (deadline < pod_deadline_) {
+    pod_deadline_ = deadline;
+    for (auto& c : containers_)
+      if (c.instance.alive) stops_.stop(c, deadline, KillReason::PodTermination, "", d);
+  }
+  settle();
+}
+
+void Lifecycle::killing_event(Container& c, const std::string& message) {
+  emit(EventReason::Killing, message, c.name());
+}
+
+void Lifecycle::run_pre_stop(Container& c) { run_hook(c, HookKind::PreStop, *c.spec->pre_stop); }
+
+void Lifecycle::pre_stop_timed_out(Container& c) {
+  env_.log.info("pod {}: preStop of {} did not finish within the grace period; killed", spec_.name, c.name());
+  emit(EventReason::FailedPreStopHook, "PreStopHook did not complete within the grace period", c.name());
+}
+
+void Lifecycle::send_signal(Container& c, int signo, Deferred& d) {
+  d.push_back([this, name = c.name(), instance = c.instance.id, signo] { driver_->signal(name, instance, signo); });
+}
+
+void Lifecycle::send_kill(Container& c, Deferred& d) {
+  d.push_back([this, name = c.name(), instance = c.instance.id] { driver_->kill(name, instance); });
+}
+
+void Lifecycle::exit_lost(Container& c, Deferred& d) {
+  // Reported, and counted as gone, as the kubelet does for a container it cannot find
+  // (ContainerStatusUnknown, 137).
+  env_.log.error("pod {}: container {} did not report its exit within {} ms of SIGKILL; considered gone", spec_.name,
+                 c.name(), kExitReportWindow.count());
+  emit(EventReason::FailedKillPod,
+       "error killing pod: container \"" + c.name() + "\" did not report its exit within " +
+           std::to_string(kExitReportWindow.count() / 1000) + " s of SIGKILL",
+       c.name());
+  on_exit(c.name(), c.instance.id, -1, 0, d);
+}
+
+void Lifecycle::arm_stop_timer(Container& c, TimePoint at) {
+  c.stop.timer->arm(at, [run = env_.run_locked, name = c.name()] {
+    run([name](Lifecycle& l, Deferred& d) {
+      if (Container* c = l.find(name)) l.stops_.on_timer(*c, d);
+    });
+  });
+}
+
+// ---- status, shutdown -------------------------------------------------------------------
+
+PodView Lifecycle::view() const {
+  PodView v;
+  v.spec = &spec_;
+  for (const auto& c : containers_) (c.role == Role::Main ? v.main : v.init).push_back(c.st);
+  v.deletion_requested = terminating_;
+  v.terminal = stopped_ || (terminal_ && all_stopped());
+  v.start_time = start_time_;
+  v.deletion_time = deletion_time_;
+  v.pod_ip = pod_ip_;
+  return v;
+}
+
+std::unique_ptr<drivers::Driver> Lifecycle::release() {
+  for (auto& c : containers_) {
+    hooks_.cancel(c);
+    c.stop.timer.reset();
+    c.restart.timer.reset();
+  }
+  return std::move(driver_);
+}
+
+}  // namespace lifehook::pod

@@ -1,0 +1,126 @@
+// The pod's lifecycle state machine, free of threads and locks: it reacts to the facade's calls
+// (start, terminate), to driver completions (started, exited), hook completions and timers, and
+// decides through the sequencer (what to start), restart.hpp (whether and when to restart),
+// StopSequence (how to stop) and Hooks (postStart/preStop). Its environment is injected
+// (LifecycleEnv): the clock and timers, where later work is queued, the hook executor and the
+// event sink — the pod facade (pod.hpp) gives the real ones (strand, mutex, context), the
+// simulated-time tests fakes, so ordering, backoff and grace arithmetic are tested exactly.
+//
+// Every method runs with the facade's lock held, on its strand (or the test's thread). Driver
+// calls are not made directly: they are appended to the Deferred batch, which the caller runs
+// after releasing the lock (so driver callbacks may call back into the pod API).
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../common/clock.hpp"
+#include "../drivers/driver.hpp"
+#include "container.hpp"
+#include "events.hpp"
+#include "hooks.hpp"
+#include "status.hpp"
+#include "stop_sequence.hpp"
+
+namespace lifehook::pod {
+
+class Lifecycle;
+using Work = std::function<void(Lifecycle&, Deferred&)>;
+
+struct LifecycleEnv {
+  lifehook::Clock& clock;
+  lifehook::Clock::Executor strand;             // where timers call back
+  std::function<void(Work)> post;               // runs work later, under the lock
+  std::function<void(const Work&)> run_locked;  // runs work now (from a timer), under the lock
+  HookExecutor& hook_executor;
+  std::function<void(Event)> emit;
+  spdlog::logger& log;
+};
+
+// lifehook_pod_container_exited names no instance: it is about the current one.
+inline constexpr drivers::InstanceId kCurrentInstance = 0;
+
+class Lifecycle : private StopActions {
+ public:
+  Lifecycle(const PodSpec& spec, BackoffOptions backoff, LifecycleEnv env);
+  ~Lifecycle() override;
+  void set_driver(std::unique_ptr<drivers::Driver> driver) { driver_ = std::move(driver); }
+  drivers::Driver& driver() { return *driver_; }
+
+  // The facade's calls. mark_started (under the lock, any thread), then advance on the strand.
+  void mark_started();
+  // Starts what the sequencer says is next (also after each change that may allow a start).
+  void advance(Deferred& d);
+  // grace in ms from `requested`; saturates. A second call can only shorten the deadline.
+  void terminate(int64_t grace_ms, lifehook::Clock::TimePoint requested, Deferred& d);
+  // Driver and host reports.
+  void on_started(const std::string& name, drivers::InstanceId instance, std::optional<drivers::StartInfo> info,
+                  std::string error, Deferred& d);
+  void on_exit(const std::string& name, drivers::InstanceId instance, int exit_code, int signal, Deferred& d);
+  // Releases timers and cancels hooks (shutdown, on the strand); then the driver is destroyed.
+  std::unique_ptr<drivers::Driver> release();
+
+  bool started() const { return started_; }
+  bool terminating() const { return terminating_; }
+  bool stopped() const { return stopped_; }  // terminating and everything stopped
+  bool terminal() const { return terminal_; }
+  bool has_container(const std::string& name) const;
+  PodView view() const;
+
+ private:
+  Container* find(const std::string& name);
+  void start_container(Container& c, Deferred& d);
+  void became_running(Container& c, Deferred& d);
+  void run_hook(Container& c, HookKind kind, const HandlerSpec& h);
+  void on_hook_done(const std::string& name, drivers::InstanceId instance, uint64_t op, HookKind kind, const Result& r,
+                    Deferred& d);
+  void instance_ended(Container& c, Deferred& d);
+  void set_waiting(Container& c, WaitingReason reason, std::string message = {});
+  void update_terminal();
+  // After anything stopped (a container, a hook): a terminating pod with nothing left running or
+  // being killed is stopped (terminate returns); then whether the pod became terminal.
+  void settle();
+  bool all_stopped() const;
+  void emit(EventReason reason, const std::string& message, const std::string& container);
+  WaitingReason default_waiting_reason() const;
+  template <class F>
+  void each(F f) {
+    for (auto& c : containers_) f(c);
+  }
+
+  // StopActions: what the stop sequence asks for.
+  TimePoint now() const override { return env_.clock.now(); }
+  void killing_event(Container& c, const std::string& message) override;
+  void run_pre_stop(Container& c) override;
+  void cancel_hook(Container& c) override { hooks_.cancel(c); }
+  void pre_stop_timed_out(Container& c) override;
+  void send_signal(Container& c, int signo, Deferred& d) override;
+  void send_kill(Container& c, Deferred& d) override;
+  void exit_lost(Container& c, Deferred& d) override;
+  void arm_stop_timer(Container& c, TimePoint at) override;
+  void cancel_stop_timer(Container& c) override { c.stop.timer->cancel(); }
+
+  const PodSpec& spec_;
+  LifecycleEnv env_;
+  std::unique_ptr<drivers::Driver> driver_;
+  Hooks hooks_;
+  StopSequence stops_;
+  std::vector<Container> containers_;  // init containers, then main ones, in spec order
+
+  bool started_ = false;
+  bool busy_ = false;  // one container start (with its postStart) at a time, as SyncPod does
+  bool terminating_ = false;
+  bool stopped_ = false;   // terminating, every container stopped and every hook process reaped
+  bool terminal_ = false;  // Succeeded/Failed, or stopped
+  lifehook::Clock::TimePoint pod_deadline_{};
+  std::optional<SysTime> start_time_;
+  std::optional<SysTime> deletion_time_;
+  std::string pod_ip_;
+};
+
+}  // namespace lifehook::pod
