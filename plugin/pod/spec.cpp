@@ -102,6 +102,12 @@ ContainerSpec parse_container(const json& j, const std::string& path, bool init,
       if (field(j, probe))
         throw_invalid(path + "." + probe, "may not be set for init containers without restartPolicy=Always");
   }
+  for (auto [type, slot] : {std::pair{probe::ProbeType::Liveness, &c.liveness_probe},
+                            std::pair{probe::ProbeType::Readiness, &c.readiness_probe},
+                            std::pair{probe::ProbeType::Startup, &c.startup_probe}}) {
+    std::string key(probe::probe_field_name(type));
+    if (const json* p = field(j, key.c_str())) *slot = probe::parse_probe(*p, path + "." + key, type, c.ports, c.env);
+  }
   return c;
 }
 

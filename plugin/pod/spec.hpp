@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../handlers/model.hpp"
+#include "../probe/spec.hpp"
 
 namespace lifehook::pod {
 
@@ -31,7 +32,11 @@ struct ContainerSpec {
   std::optional<HandlerSpec> post_start;
   std::optional<HandlerSpec> pre_stop;
   int stop_signal = 0;  // 0: the driver's default (SIGTERM)
-  json raw;             // the Container object as given (drivers that need more read it; probes later)
+  // livenessProbe, readinessProbe, startupProbe (regular containers and sidecars only).
+  std::optional<probe::ProbeSpec> liveness_probe;
+  std::optional<probe::ProbeSpec> readiness_probe;
+  std::optional<probe::ProbeSpec> startup_probe;
+  json raw;  // the Container object as given (drivers that need more read it; probes later)
 };
 
 struct PodSpec {
