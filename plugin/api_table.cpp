@@ -24,6 +24,9 @@ extern "C" const struct lifehook_api* lifehook_get_api(uint32_t abi_major) {
       lifehook_pod_watch,
       lifehook_pod_container_exited,
       lifehook_pod_destroy,
+      lifehook_probe_start,
+      lifehook_probe_state,
+      lifehook_probe_stop,
   };
   return abi_major == LIFEHOOK_ABI_MAJOR ? &table : nullptr;
 }

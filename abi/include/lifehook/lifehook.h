@@ -163,6 +163,52 @@ LIFEHOOK_API int lifehook_pod_container_exited(lifehook_pod *pod, const char *co
 /* Terminates with grace 0 if still running, then frees the pod. NULL is a no-op. */
 LIFEHOOK_API void lifehook_pod_destroy(lifehook_pod *pod);
 
+/* ---- Standalone probes (ABI 1.1): liveness/readiness/startup for containers the host owns ---- */
+
+/* A periodic probe with the kubelet's rules (pkg/kubelet/prober/worker.go), run by the context's
+   event loop: a timer, no thread of its own, the request parsed once, no host call per attempt. */
+typedef struct lifehook_probe lifehook_probe;
+
+/* Called on every change of the probe's published result (the first, initial result included:
+   readiness starts "failure", liveness "success", startup "unknown"), from an event-loop thread,
+   one call at a time per probe, never with a library lock held (it may call lifehook_probe_state
+   and lifehook_probe_stop). `state_json` (valid only during the call) is the state as
+   lifehook_probe_state gives it. Do not block in it. */
+typedef void (*lifehook_probe_fn)(void *user, lifehook_probe *probe, const char *state_json);
+
+/* Starts a probe (ABI 1.1). probe_json holds exactly one Kubernetes Probe under its Container
+   field name: {"livenessProbe"|"readinessProbe"|"startupProbe": {"exec"|"httpGet"|"tcpSocket": {...},
+   "initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1,
+   "failureThreshold": 3, "terminationGracePeriodSeconds": N}} with the Kubernetes defaults and
+   validation (successThreshold must be 1 for liveness and startup; terminationGracePeriodSeconds
+   not on readiness; 0 means the default). target_json (NULL = {}) is lifehook_run's "target"
+   (podIP, ports, env, pid, bundle, execMode, netns, ...). The target counts as running from this
+   call: initialDelaySeconds starts now; the first attempt runs at once (or after the delay),
+   then one per periodSeconds, each limited to timeoutSeconds (an exec's process tree is killed).
+   A result is published after failureThreshold consecutive failures or successThreshold
+   consecutive successes. After a liveness failure or any startup result is published the probe
+   holds, as the kubelet's worker does until a new container: stop it and start a new one for the
+   restarted container. fn may be NULL (poll with lifehook_probe_state). Invalid JSON or values
+   return LIFEHOOK_E_INVALID naming the field path and the value. On success *probe receives the
+   handle; it belongs to the host until lifehook_probe_stop. */
+LIFEHOOK_API int lifehook_probe_start(lifehook_ctx *ctx, const char *probe_json, const char *target_json,
+                                      lifehook_probe_fn fn, void *user, lifehook_probe **probe, char **error);
+
+/* The probe's state (ABI 1.1): {"type": "liveness|readiness|startup",
+   "result": "success|failure|unknown" (the published result), "onHold": false, "attempts": N,
+   "consecutive": {"result": "...", "count": N}, "lastAttempt": {"result": "...", "output": "the
+   event text, e.g. the exec output or 'HTTP probe failed with statuscode: 500'", "warning": true,
+   "errored": true, "handler": {lifehook_run's result}}, "stopped": false}. Free with lifehook_free. */
+LIFEHOOK_API int lifehook_probe_state(lifehook_probe *probe, char **state_json);
+
+/* Stops the probe and frees the handle (ABI 1.1). An attempt in flight is canceled (its process
+   tree killed). Blocks until no callback of this probe is running; none starts afterwards. May be
+   called from the probe's own callback (the handle is freed when the call returns; the running
+   callback must not use it after). After lifehook_ctx_free (which stops every probe of the
+   context and makes lifehook_probe_state return the last state) it only frees the handle.
+   NULL is a no-op. */
+LIFEHOOK_API void lifehook_probe_stop(lifehook_probe *probe);
+
 /* ---- Function table for hosts that dlopen ------------------------------------------------ */
 
 /* Grows only at the end; check struct_size before using a member added after your build. */
@@ -189,6 +235,11 @@ struct lifehook_api {
   int (*pod_watch)(lifehook_pod *pod, lifehook_event_fn fn, void *user);
   int (*pod_container_exited)(lifehook_pod *pod, const char *container_name, int exit_code, int signal);
   void (*pod_destroy)(lifehook_pod *pod);
+  /* ABI 1.1 */
+  int (*probe_start)(lifehook_ctx *ctx, const char *probe_json, const char *target_json, lifehook_probe_fn fn,
+                     void *user, lifehook_probe **probe, char **error);
+  int (*probe_state)(lifehook_probe *probe, char **state_json);
+  void (*probe_stop)(lifehook_probe *probe);
 };
 
 /* The table of every function above (and those added later), for abi_major == 1; NULL otherwise. */

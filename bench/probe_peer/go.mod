@@ -1,0 +1,3 @@
+module lifehook.example/probe_peer
+
+go 1.19
