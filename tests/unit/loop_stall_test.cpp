@@ -405,17 +405,49 @@ TEST(LoopStall, LingeringCloseOfTcpSocketsNeverHoldsTheLoop) {
   int defer = 30;
   ASSERT_EQ(setsockopt(l.fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer), 0);
   Ctx ctx(R"({"threads":1})");
-  SleepProber prober(ctx.get());
-  std::vector<std::unique_ptr<Submitted>> runs;
-  std::string req =
-      R"({"handler":{"tcpSocket":{"host":"127.0.0.1","port":)" + std::to_string(l.port()) + R"(}},"timeoutMs":1500})";
-  for (int i = 0; i < 20; ++i) {
-    runs.push_back(std::make_unique<Submitted>());
-    char* error = nullptr;
-    ASSERT_EQ(lifehook_submit(ctx.get(), req.c_str(), &Submitted::done, runs.back().get(), nullptr, &error),
-              LIFEHOOK_OK)
-        << take(error);
+  // The loop thread is held (deliberately, in a done callback) while the probes are submitted, so
+  // all 20 connect before the first one closes: every SYN is taken while the queue is empty.
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false, entered = false;
+    static void hold(void* user, uint64_t, const char*) {
+      auto* g = static_cast<Gate*>(user);
+      std::unique_lock<std::mutex> lock(g->mu);
+      g->entered = true;
+      g->cv.notify_all();
+      g->cv.wait(lock, [g] { return g->open; });
+    }
+  } gate;
+  char* error = nullptr;
+  ASSERT_EQ(lifehook_submit(ctx.get(), R"({"handler":{"sleep":{"seconds":0}}})", &Gate::hold, &gate, nullptr, &error),
+            LIFEHOOK_OK);
+  {
+    std::unique_lock<std::mutex> lock(gate.mu);
+    gate.cv.wait(lock, [&] { return gate.entered; });
   }
+  std::vector<std::unique_ptr<Submitted>> runs;
+  {
+    struct Opener {  // the loop is released whatever happens below
+      Gate& g;
+      ~Opener() {
+        {
+          std::lock_guard<std::mutex> lock(g.mu);
+          g.open = true;
+        }
+        g.cv.notify_all();
+      }
+    } opener{gate};
+    std::string req =
+        R"({"handler":{"tcpSocket":{"host":"127.0.0.1","port":)" + std::to_string(l.port()) + R"(}},"timeoutMs":1500})";
+    for (int i = 0; i < 20; ++i) {
+      runs.push_back(std::make_unique<Submitted>());
+      ASSERT_EQ(lifehook_submit(ctx.get(), req.c_str(), &Submitted::done, runs.back().get(), nullptr, &error),
+                LIFEHOOK_OK)
+          << take(error);
+    }
+  }
+  SleepProber prober(ctx.get());
   int connected = 0;
   for (auto& s : runs) {
     auto r = s->wait(std::chrono::seconds(30));
