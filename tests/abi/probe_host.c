@@ -193,7 +193,8 @@ static int count_children(void) {
     snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
     f = fopen(path, "r");
     if (!f) continue;
-    if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) != NULL) {
+    /* The context's cgroup guard lives until the last lifehook_ctx_free, by design: not a leftover. */
+    if (fgets(buf, sizeof buf, f) && !strstr(buf, "(lifehook-guard)") && (p = strrchr(buf, ')')) != NULL) {
       char state;
       int ppid;
       if (sscanf(p + 2, "%c %d", &state, &ppid) == 2 && ppid == (int)getpid()) ++n;

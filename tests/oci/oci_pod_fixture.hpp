@@ -125,6 +125,8 @@ class OciPodDirs {
       if (close == std::string::npos) continue;
       char state = 0;
       int ppid = 0;
+      // The context's cgroup guard (plugin/os/cgroup_guard) lives until the last lifehook_ctx_free, by design.
+      if (stat.find("(lifehook-guard)") != std::string::npos) continue;
       if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == ::getpid())
         out.push_back(pid + " " + state + " " + stat.substr(stat.find('('), close - stat.find('(') + 1));
     }
