@@ -894,6 +894,9 @@ class Orphans(CliTestCase):
     def test_sigkill_and_sigquit_take_the_containers_along(self):
         if os.geteuid() != 0:
             self.skipTest("the cgroup guard needs cgroups (root)")
+        # A shell's background job inherits SIGQUIT ignored (POSIX), and so would the CLI: give it the
+        # default disposition, the case this test is about.
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
         for sig in (signal.SIGKILL, signal.SIGQUIT):
             marker = f"777.{os.getpid()}{int(sig)}"
             spec = ("  containers:\n  - name: main\n    command: [sh, -c, "
