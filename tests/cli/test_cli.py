@@ -915,6 +915,12 @@ class Orphans(CliTestCase):
                 while processes_with(marker) and time.monotonic() < deadline:
                     time.sleep(0.05)
                 self.assertEqual(processes_with(marker), [], f"left running after {sig.name}")
+                # The cgroup guard (forked from the CLI, so its command line is the CLI's) exits once it
+                # has cleaned up after the dead CLI; it must not outlive that.
+                deadline = time.monotonic() + 10
+                while processes_mentioning(path) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(processes_mentioning(path), [], f"the guard outlived its cleanup after {sig.name}")
             finally:
                 w.kill()
                 for pid in processes_with(marker):
