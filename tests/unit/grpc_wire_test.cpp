@@ -65,7 +65,8 @@ TEST(GrpcWire, ResponseFramingIsBoundedAndUnary) {
   using K = ResponseMessage;
   EXPECT_EQ(read_response_message("", 100).kind, K::kNone);
   EXPECT_EQ(read_response_message("\0\0\0"s, 100).kind, K::kTruncated);
-  auto one = read_response_message("\0\0\0\0\x02\x08\x01"s, 100);
+  const std::string framed = "\0\0\0\0\x02\x08\x01"s;  // the message is a view into its input
+  auto one = read_response_message(framed, 100);
   EXPECT_EQ(one.kind, K::kMessage);
   EXPECT_EQ(one.message, "\x08\x01"s);
   EXPECT_EQ(read_response_message("\0\0\0\0\x00"s, 100).kind, K::kMessage);  // the empty message

@@ -148,7 +148,8 @@ TEST(InputValidation, HeaderListsAreBoundedAndRefusedFast) {
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NAMES(msg, "handler.httpGet.httpHeaders");
   EXPECT_NAMES(msg, "at most 1024");
-  EXPECT_LT(ms, 2000) << "took " << ms << " ms to refuse";  // generous: the JSON parse itself dominates
+  // Generous (ASan builds parse the 3 MB document slowly): guards against per-header work, not speed.
+  EXPECT_LT(ms, 20000) << "took " << ms << " ms to refuse";
 
   // A value over the 1 MiB header budget, inside the 4 MiB request bound: the header check names it.
   std::string huge = R"({"handler":{"httpGet":{"port":80,"host":"127.0.0.1","httpHeaders":[{"name":"X","value":")" +
