@@ -115,8 +115,9 @@ TEST(Api, ErrorIsMallocdAndNullOnSuccess) {
 TEST(Api, NonJsonRequestNamesRequestAndPosition) {
   Ctx ctx;
   char* error = nullptr;
-  ASSERT_EQ(lifehook_run(ctx.get(), "{\"handler\": {\"sleep\": {\"seconds\": 1}},\n \"timeoutMs\": oops}", nullptr, &error),
-            LIFEHOOK_E_INVALID);
+  ASSERT_EQ(
+      lifehook_run(ctx.get(), "{\"handler\": {\"sleep\": {\"seconds\": 1}},\n \"timeoutMs\": oops}", nullptr, &error),
+      LIFEHOOK_E_INVALID);
   std::string msg = take(error);
   std::printf("non-JSON request: %s\n", msg.c_str());
   EXPECT_EQ(msg.rfind("request: is not valid JSON", 0), 0u) << msg;
@@ -257,7 +258,7 @@ TEST(Api, RunFromDoneCallbackIsStateErrorNotDeadlock) {
 }
 
 TEST(Api, CtxFreeCancelsEverythingAndLeavesNoThreadOrDescriptor) {
-  { Ctx warm_up; }  // one-time process-wide initialisation is not a leak
+  { Ctx warm_up; }   // one-time process-wide initialisation is not a leak
   Listener full(0);  // never accepts: connects to it stay pending once its queue is full
   int threads_before = count_threads();
   int fds_before = count_fds();
@@ -298,7 +299,8 @@ TEST(Api, SubmitFromCallbackDuringFreeIsRefused) {
   r.ctx = ctx->get();
   auto cb = [](void* user, uint64_t, const char*) {
     auto* r = static_cast<Reentrant*>(user);
-    r->submit_rc = lifehook_submit(r->ctx, R"({"handler":{"sleep":{"seconds":10}}})", nullptr, nullptr, nullptr, nullptr);
+    r->submit_rc =
+        lifehook_submit(r->ctx, R"({"handler":{"sleep":{"seconds":10}}})", nullptr, nullptr, nullptr, nullptr);
     r->called = true;
   };
   ASSERT_EQ(lifehook_submit(ctx->get(), kSleep10s, cb, &r, nullptr, nullptr), LIFEHOOK_OK);
