@@ -90,9 +90,14 @@ void Pod::run_locked(const Work& work) {
     std::lock_guard<std::mutex> lock(mu_);
     if (detached_) return;
     work(*lifecycle_, d);
-    changed_.notify_all();
   }
   for (auto& f : d) f();
+  // Waiters see the state only once the driver calls it produced have run: terminate does not
+  // return before the removal of the last container reached the driver.
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = lifecycle_->stopped();
+  terminal_ = lifecycle_->terminal();
+  changed_.notify_all();
 }
 
 void Pod::start() {
@@ -129,13 +134,13 @@ void Pod::terminate(int64_t grace_ms) {
   int64_t grace = grace_ms < 0 ? spec_.grace_ms : grace_ms;
   post([grace, requested](Lifecycle& l, Deferred& d) { l.terminate(grace, requested, d); });
   std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait(lock, [this] { return lifecycle_->stopped() || detached_; });
+  changed_.wait(lock, [this] { return stopped_ || detached_; });
 }
 
 bool Pod::wait(int64_t timeout_ms) {
   if (ctx_.on_loop_thread()) throw_state("lifehook_pod_wait must not be called from a library callback");
   std::unique_lock<std::mutex> lock(mu_);
-  auto done = [this] { return lifecycle_->terminal() || lifecycle_->stopped() || detached_; };
+  auto done = [this] { return terminal_ || stopped_ || detached_; };
   if (timeout_ms < 0 || timeout_ms >= kForeverMs) {  // forever, never a wrapped instant
     changed_.wait(lock, done);
     return true;
@@ -167,7 +172,7 @@ void Pod::shutdown() {
     std::unique_lock<std::mutex> lock(mu_);
     // A host driver that never reports the exits must not hang the host forever (the lifecycle
     // counts them lost kExitReportWindow after SIGKILL; this is the last resort).
-    if (!changed_.wait_for(lock, std::chrono::seconds(30), [this] { return lifecycle_->stopped(); }))
+    if (!changed_.wait_for(lock, std::chrono::seconds(30), [this] { return stopped_; }))
       ctx_.log().error("pod {}: containers did not stop within 30 s of SIGKILL; giving up on them", spec_.name);
   }
   events_->close();

@@ -76,6 +76,9 @@ class Pod : public std::enable_shared_from_this<Pod> {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   bool detached_ = false;
+  // The lifecycle's stopped()/terminal() as of the end of the last batch, driver calls included.
+  bool stopped_ = false;
+  bool terminal_ = false;
   bool host_reports_exits_ = false;  // lifehook_pod_container_exited is how exits arrive
 };
 
