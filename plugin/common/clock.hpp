@@ -61,26 +61,26 @@ class RealClock final : public Clock {
  private:
   class AsioTimer final : public Timer {
    public:
-    explicit AsioTimer(Executor strand) : timer_(strand) {}
+    explicit AsioTimer(Executor strand) : timer_(strand), gen_(std::make_shared<uint64_t>(0)) {}
     void arm(TimePoint at, std::function<void()> fn) override {
-      uint64_t gen = ++gen_;
+      uint64_t gen = ++*gen_;
       timer_.expires_at(at);
-      // The generation catches a firing already queued when the timer was canceled or re-armed.
-      timer_.async_wait([this, gen, fn = std::move(fn)](const boost::system::error_code& ec) {
-        if (!ec && gen == gen_) fn();
+      // A firing already queued on the strand when the timer was canceled, re-armed or destroyed
+      // still runs its handler (expiry queued it; destruction no longer cancels it): it holds the
+      // generation counter, not the timer, and drops itself on a mismatch.
+      timer_.async_wait([g = gen_, gen, fn = std::move(fn)](const boost::system::error_code& ec) {
+        if (!ec && gen == *g) fn();
       });
     }
     void cancel() override {
-      ++gen_;
+      ++*gen_;
       timer_.cancel();
     }
-    ~AsioTimer() override { ++gen_; }
+    ~AsioTimer() override { ++*gen_; }
 
    private:
-    // Destroying the steady_timer cancels a pending wait: its handler runs with operation_aborted
-    // and never touches `this` (it returns on ec before reading gen_).
     boost::asio::steady_timer timer_;
-    uint64_t gen_ = 0;
+    std::shared_ptr<uint64_t> gen_;
   };
 };
 

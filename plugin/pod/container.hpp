@@ -35,10 +35,11 @@ inline Role role_of(const ContainerSpec& c) {
 struct InstanceState {
   drivers::InstanceId id = 0;
   bool ever_started = false;
-  bool alive = false;                             // started and not exited yet
-  bool starting = false;                          // in the start pipeline: driver start or postStart in flight
-  Target target;                                  // where this instance's hooks run
-  std::optional<std::pair<int, int>> early_exit;  // a host reported the exit before its start completed
+  bool alive = false;                                  // started and not exited yet
+  bool starting = false;                               // in the start pipeline: driver start or postStart in flight
+  Target target;                                       // where this instance's hooks and probes run
+  std::chrono::steady_clock::time_point started_at{};  // when the driver reported it started (probe initial delay)
+  std::optional<std::pair<int, int>> early_exit;       // a host reported the exit before its start completed
 };
 
 enum class HookKind { None, PostStart, PreStop };
@@ -68,8 +69,12 @@ struct RestartState {
   std::unique_ptr<Timer> timer;  // wakes the sequencer when the backoff is over
 };
 
-// Probe workers' state of this container (liveness, readiness, startup): added with the probes.
-struct ProbeState {};
+// What the probes did to this container's instance (the workers themselves live in PodProbes).
+struct ProbeState {
+  // A liveness or startup failure is killing it: it restarts unless restartPolicy is Never, whatever
+  // its exit code (computePodActions restarts a probe-killed container under OnFailure too).
+  bool killed = false;
+};
 
 struct Container {
   const ContainerSpec* spec = nullptr;

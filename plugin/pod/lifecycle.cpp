@@ -7,6 +7,17 @@ namespace lifehook::pod {
 
 Lifecycle::Lifecycle(const PodSpec& spec, BackoffOptions backoff, LifecycleEnv env)
     : spec_(spec), env_(std::move(env)), hooks_(env_.hook_executor), stops_(*this) {
+  auto post = env_.post;
+  auto run_locked = env_.run_locked;
+  probes_ = PodProbes::create(ProbeEnv{env_.clock, env_.strand,
+                                       [post](std::function<void(Deferred&)> fn) {
+                                         post([fn = std::move(fn)](Lifecycle&, Deferred& d) { fn(d); });
+                                       },
+                                       [run_locked](const std::function<void(Deferred&)>& fn) {
+                                         run_locked([&fn](Lifecycle&, Deferred& d) { fn(d); });
+                                       },
+                                       env_.prober},
+                              *this);
   auto add = [&](const ContainerSpec& cs) {
     Container c;
     c.spec = &cs;
@@ -80,6 +91,7 @@ void Lifecycle::start_container(Container& c, Deferred& d) {
   if (c.instance.ever_started && c.st.kind == StateKind::Terminated) c.st.last = c.st.terminated;
   count_restart(c, now);
   c.instance.starting = true;
+  c.probes.killed = false;
   c.restart.restart_at.reset();
   if (c.waiting != WaitingReason::CrashLoopBackOff && c.waiting != WaitingReason::PostStartHookError)
     set_waiting(c, c.instance.ever_started ? WaitingReason::ContainerCreating : default_waiting_reason());
@@ -123,6 +135,7 @@ void Lifecycle::on_started(const std::string& name, drivers::InstanceId instance
     return;
   }
   c.instance.alive = true;
+  c.instance.started_at = env_.clock.now();
   c.st.started_at = now_sys;
   if (!info->pod_ip.empty()) pod_ip_ = info->pod_ip;
   c.instance.target = Target{};
@@ -160,8 +173,11 @@ void Lifecycle::became_running(Container& c, Deferred& d) {
   c.st.kind = StateKind::Running;
   c.st.waiting_reason.clear();
   c.st.waiting_message.clear();
-  c.st.started = true;
-  c.st.ready = c.role == Role::Main;  // no probes yet: a regular container is ready once running
+  // UpdatePodStatus: started once running without a startup probe; ready once started without a
+  // readiness probe (a regular init container is never ready while it runs).
+  c.st.started = !PodProbes::has(*c.spec, probe::ProbeType::Startup);
+  c.st.ready = c.role != Role::Init && c.st.started && !PodProbes::has(*c.spec, probe::ProbeType::Readiness);
+  probes_->instance_running(c, d);
   advance(d);
 }
 
@@ -232,6 +248,7 @@ void Lifecycle::on_exit(const std::string& name, drivers::InstanceId instance, i
   c.restart.finished = env_.clock.now();
   stops_.exited(c);
   hooks_.cancel(c);  // a hook of a container that is gone has nothing left to do
+  probes_->instance_stopped(name);
   if (signal > 0 && exit_code < 0) exit_code = 128 + signal;
   TerminatedState t;
   t.started_at = c.st.started_at;
@@ -270,7 +287,8 @@ void Lifecycle::instance_ended(Container& c, Deferred& d) {
   }
   bool post_start_error = c.st.kind == StateKind::Waiting;  // PostStartHookError counts as a failure
   int code = post_start_error && c.st.last ? c.st.last->exit_code : c.st.terminated.exit_code;
-  RestartDecision decision = decide_restart(c.role, spec_.restart_policy, code != 0 || post_start_error);
+  RestartDecision decision =
+      decide_restart(c.role, spec_.restart_policy, code != 0 || post_start_error || c.probes.killed);
   if (decision.succeeded) c.restart.succeeded = true;
   if (decision.restart) {
     auto now = env_.clock.now();
@@ -370,6 +388,63 @@ void Lifecycle::arm_stop_timer(Container& c, TimePoint at) {
   });
 }
 
+// ---- probes -----------------------------------------------------------------------------
+
+probe::ContainerView Lifecycle::probe_view(const std::string& name) {
+  probe::ContainerView v;
+  const Container* c = find(name);
+  if (!c) {
+    v.terminal = true;
+    return v;
+  }
+  v.instance = c->instance.id;
+  v.running = c->instance.alive && !c->instance.starting;
+  v.started_at = c->instance.started_at;
+  v.started = c->st.started;
+  v.terminal = terminal_;
+  v.terminating = terminating_;
+  bool failed = c->st.terminated.exit_code != 0 || c->probes.killed;
+  v.will_restart = !terminating_ && decide_restart(c->role, spec_.restart_policy, failed).restart;
+  return v;
+}
+
+void Lifecycle::probe_result(const std::string& name, probe::ProbeType type, probe::Verdict v,
+                             const probe::Attempt* last, Deferred& d) {
+  using probe::ProbeType;
+  using probe::Verdict;
+  Container* cp = find(name);
+  if (!cp || !cp->instance.alive || cp->instance.starting) return;
+  Container& c = *cp;
+  switch (type) {
+    case ProbeType::Readiness: c.st.ready = c.st.started && v == Verdict::Success; break;
+    case ProbeType::Startup:
+      if (v == Verdict::Success && !c.st.started) {
+        c.st.started = true;
+        c.st.ready = c.role != Role::Init && !PodProbes::has(*c.spec, ProbeType::Readiness);
+        probes_->started(name, d);
+      } else if (v == Verdict::Failure && last) {
+        kill_for_probe(c, type, d);
+      }
+      break;
+    case ProbeType::Liveness:
+      if (v == Verdict::Failure && last) kill_for_probe(c, type, d);  // not the initial value
+      break;
+  }
+}
+
+void Lifecycle::kill_for_probe(Container& c, probe::ProbeType type, Deferred& d) {
+  if (terminating_ || c.stop.phase != StopPhase::None) return;  // stopping already
+  const probe::ProbeSpec& p = *PodProbes::spec_of(*c.spec, type);
+  bool restart = decide_restart(c.role, spec_.restart_policy, true).restart;
+  bool liveness = type == probe::ProbeType::Liveness;
+  std::string message = "Container " + c.name() + " failed " + (liveness ? "liveness" : "startup") + " probe" +
+                        (restart ? ", will be restarted" : "");
+  c.probes.killed = true;
+  auto grace = std::chrono::milliseconds(p.termination_grace_ms.value_or(spec_.grace_ms));
+  stops_.stop(c, saturating_add(env_.clock.now(), grace),
+              liveness ? KillReason::LivenessProbe : KillReason::StartupProbe, message, d);
+}
+
 // ---- status, shutdown -------------------------------------------------------------------
 
 PodView Lifecycle::view() const {
@@ -385,6 +460,7 @@ PodView Lifecycle::view() const {
 }
 
 std::unique_ptr<drivers::Driver> Lifecycle::release() {
+  probes_->stop_all();
   for (auto& c : containers_) {
     hooks_.cancel(c);
     c.stop.timer.reset();

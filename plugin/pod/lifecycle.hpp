@@ -1,7 +1,8 @@
 // The pod's lifecycle state machine, free of threads and locks: it reacts to the facade's calls
 // (start, terminate), to driver completions (started, exited), hook completions and timers, and
 // decides through the sequencer (what to start), restart.hpp (whether and when to restart),
-// StopSequence (how to stop) and Hooks (postStart/preStop). Its environment is injected
+// StopSequence (how to stop), Hooks (postStart/preStop) and PodProbes (liveness, readiness,
+// startup). Its environment is injected
 // (LifecycleEnv): the clock and timers, where later work is queued, the hook executor and the
 // event sink — the pod facade (pod.hpp) gives the real ones (strand, mutex, context), the
 // simulated-time tests fakes, so ordering, backoff and grace arithmetic are tested exactly.
@@ -24,6 +25,7 @@
 #include "container.hpp"
 #include "events.hpp"
 #include "hooks.hpp"
+#include "probes.hpp"
 #include "status.hpp"
 #include "stop_sequence.hpp"
 
@@ -40,12 +42,13 @@ struct LifecycleEnv {
   HookExecutor& hook_executor;
   std::function<void(Event)> emit;
   spdlog::logger& log;
+  probe::Prober& prober;  // runs probe attempts (the context's handlers, or a test's fake)
 };
 
 // lifehook_pod_container_exited names no instance: it is about the current one.
 inline constexpr drivers::InstanceId kCurrentInstance = 0;
 
-class Lifecycle : private StopActions {
+class Lifecycle : private StopActions, private ProbeActions {
  public:
   Lifecycle(const PodSpec& spec, BackoffOptions backoff, LifecycleEnv env);
   ~Lifecycle() override;
@@ -105,11 +108,23 @@ class Lifecycle : private StopActions {
   void arm_stop_timer(Container& c, TimePoint at) override;
   void cancel_stop_timer(Container& c) override { c.stop.timer->cancel(); }
 
+  // ProbeActions: what the probes report.
+  probe::ContainerView probe_view(const std::string& name) override;
+  void probe_result(const std::string& name, probe::ProbeType type, probe::Verdict v, const probe::Attempt* last,
+                    Deferred& d) override;
+  void probe_event(EventReason reason, const std::string& message, const std::string& container) override {
+    emit(reason, message, container);
+  }
+  // A liveness or startup probe failed: the container is stopped (the probe's grace, else the
+  // pod's) and restarted unless restartPolicy is Never (computePodActions).
+  void kill_for_probe(Container& c, probe::ProbeType type, Deferred& d);
+
   const PodSpec& spec_;
   LifecycleEnv env_;
   std::unique_ptr<drivers::Driver> driver_;
   Hooks hooks_;
   StopSequence stops_;
+  std::shared_ptr<PodProbes> probes_;
   std::vector<Container> containers_;  // init containers, then main ones, in spec order
 
   bool started_ = false;

@@ -52,7 +52,7 @@ std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options,
   auto events = pod->events_;
   LifecycleEnv env{real_clock(), pod->strand_,        post,
                    run_locked,   pod->hook_executor_, [events](Event e) { events->add(std::move(e)); },
-                   ctx.log()};
+                   ctx.log(),    pod->prober_};
   pod->lifecycle_ = std::make_unique<Lifecycle>(pod->spec_, pod->options_.backoff, std::move(env));
   drivers::DriverEnv denv{
       ctx, pod->spec_, [post](const std::string& name, drivers::InstanceId instance, int code, int sig) {
@@ -71,7 +71,8 @@ Pod::Pod(Context& ctx, PodSpec spec, PodOptions options)
       options_(std::move(options)),
       strand_(ctx.make_strand()),
       events_(std::make_shared<EventLog>(ctx.io(), spec_.name)),
-      hook_executor_(ctx) {}
+      hook_executor_(ctx),
+      prober_(ctx) {}
 
 Pod::~Pod() {
   // shutdown() normally ran; if not (creation failed half-way), nothing was started.

@@ -71,6 +71,7 @@ class Pod : public std::enable_shared_from_this<Pod> {
   Strand strand_;
   std::shared_ptr<EventLog> events_;
   ContextHookExecutor hook_executor_;
+  probe::ContextProber prober_;
   std::unique_ptr<Lifecycle> lifecycle_;
 
   mutable std::mutex mu_;

@@ -21,6 +21,7 @@ enum class EventReason {
   ProbeWarning,           // Warning "<Kind> probe warning: <message>"
   FailedKillPod,          // Warning "error killing pod: <message>"
   LifecycleHTTPFallback,  // Warning (httpGet hook retried over HTTP)
+  ProbeRecovered,         // Normal  "<Kind> probe succeeded after N failed attempts" (lifehook's own)
 };
 
 enum class WaitingReason {
@@ -61,6 +62,7 @@ constexpr std::string_view name(EventReason r) {
     case EventReason::ProbeWarning: return "ProbeWarning";
     case EventReason::FailedKillPod: return "FailedKillPod";
     case EventReason::LifecycleHTTPFallback: return "LifecycleHTTPFallback";
+    case EventReason::ProbeRecovered: return "ProbeRecovered";
   }
   return "";
 }
@@ -70,7 +72,8 @@ constexpr std::string_view event_type(EventReason r) {
   switch (r) {
     case EventReason::Created:
     case EventReason::Started:
-    case EventReason::Killing: return "Normal";
+    case EventReason::Killing:
+    case EventReason::ProbeRecovered: return "Normal";
     default: return "Warning";
   }
 }

@@ -67,6 +67,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   bool on_hold() const { return on_hold_; }
   bool in_flight() const { return in_flight_; }
   uint64_t attempts() const { return attempts_; }  // attempts completed (counted or not)
+  int tries() const { return tries_; }  // attempts of the current probe so far (a prober error is tried again)
   Verdict last_result() const { return last_result_; }
   int result_run() const { return result_run_; }
   const Attempt* last_attempt() const { return has_attempt_ ? &last_attempt_ : nullptr; }

@@ -205,7 +205,7 @@ int main(void) {
   CHECK(lifehook_pod_terminate(pod, 2500) == LIFEHOOK_OK);
   took = now_ms() - t0;
   printf("C driver: terminate with grace 2500 ms returned after %.0f ms\n", took);
-  CHECK(took >= 2490 && took < 2500 + 300);
+  CHECK(took >= 2490 && took < 2500 + 2000); /* the deadline, with room for a loaded machine */
   CHECK(rt.term_app == 1 && rt.term_stubborn == 1 && rt.kill_stubborn == 1);
   CHECK(rt.removes >= 4); /* setup, app (crash), app, stubborn */
   CHECK(rt.bad_uid == 0);

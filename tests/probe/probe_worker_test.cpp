@@ -5,7 +5,11 @@
 #include "plugin/probe/worker.hpp"
 #include "probe_fake_timing.hpp"
 
-using namespace lifehook;
+using lifehook::json;
+using lifehook::Purpose;
+using lifehook::Request;
+using lifehook::Result;
+using lifehook::Target;
 using namespace lifehook::probe;
 using namespace lifehook::probe::testing;
 using namespace std::chrono_literals;
