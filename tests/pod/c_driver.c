@@ -13,16 +13,16 @@
 #include "lifehook/lifehook.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                    \
-    }                                                                \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 typedef struct runtime {
-  lifehook_pod *pod; /* set after create; callbacks only run after start */
+  lifehook_pod* pod; /* set after create; callbacks only run after start */
   char uid[64];
   int starts_setup, starts_app, starts_stubborn, starts_broken;
   int term_app, term_stubborn, kill_stubborn, removes;
@@ -42,15 +42,15 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-static char *dup_str(const char *s) {
-  char *p = malloc(strlen(s) + 1);
+static char* dup_str(const char* s) {
+  char* p = malloc(strlen(s) + 1);
   if (p) strcpy(p, s);
   return p;
 }
 
 /* The container name from the Container JSON ("name":"..."): enough for this test. */
-static void container_name(const char *json, char *out, size_t n) {
-  const char *p = strstr(json, "\"name\":\"");
+static void container_name(const char* json, char* out, size_t n) {
+  const char* p = strstr(json, "\"name\":\"");
   size_t i = 0;
   out[0] = '\0';
   if (!p) return;
@@ -59,8 +59,8 @@ static void container_name(const char *json, char *out, size_t n) {
   out[i] = '\0';
 }
 
-static int rt_start(void *user, const char *pod_uid, const char *container_json, char **info_json, char **error) {
-  runtime *rt = user;
+static int rt_start(void* user, const char* pod_uid, const char* container_json, char** info_json, char** error) {
+  runtime* rt = user;
   char name[64];
   if (strcmp(pod_uid, rt->uid) != 0) rt->bad_uid++;
   container_name(container_json, name, sizeof name);
@@ -80,8 +80,8 @@ static int rt_start(void *user, const char *pod_uid, const char *container_json,
   return 0;
 }
 
-static int rt_signal(void *user, const char *pod_uid, const char *container, int signo) {
-  runtime *rt = user;
+static int rt_signal(void* user, const char* pod_uid, const char* container, int signo) {
+  runtime* rt = user;
   if (strcmp(pod_uid, rt->uid) != 0) rt->bad_uid++;
   if (strcmp(container, "app") == 0 && signo == SIGTERM) {
     rt->term_app++;
@@ -96,28 +96,28 @@ static int rt_signal(void *user, const char *pod_uid, const char *container, int
   return 0;
 }
 
-static int rt_remove(void *user, const char *pod_uid, const char *container) {
-  runtime *rt = user;
+static int rt_remove(void* user, const char* pod_uid, const char* container) {
+  runtime* rt = user;
   (void)container;
   if (strcmp(pod_uid, rt->uid) != 0) rt->bad_uid++;
   rt->removes++;
   return 0;
 }
 
-static char *status(lifehook_pod *pod) {
-  char *s = NULL;
+static char* status(lifehook_pod* pod) {
+  char* s = NULL;
   CHECK(lifehook_pod_status(pod, &s) == LIFEHOOK_OK);
   return s;
 }
 
-static int status_has(lifehook_pod *pod, const char *fragment) {
-  char *s = status(pod);
+static int status_has(lifehook_pod* pod, const char* fragment) {
+  char* s = status(pod);
   int found = s && strstr(s, fragment) != NULL;
   lifehook_free(s);
   return found;
 }
 
-static int wait_for(lifehook_pod *pod, const char *fragment, int timeout_ms) {
+static int wait_for(lifehook_pod* pod, const char* fragment, int timeout_ms) {
   double t0 = now_ms();
   while (now_ms() - t0 < timeout_ms) {
     if (status_has(pod, fragment)) return 1;
@@ -131,9 +131,9 @@ typedef struct events {
   int n;
 } events;
 
-static void on_event(void *user, const char *event_json) {
-  events *ev = user;
-  const char *p = strstr(event_json, "\"reason\":\"");
+static void on_event(void* user, const char* event_json) {
+  events* ev = user;
+  const char* p = strstr(event_json, "\"reason\":\"");
   if (!p || ev->n >= 64) return;
   p += 10;
   {
@@ -144,21 +144,21 @@ static void on_event(void *user, const char *event_json) {
   ev->n++;
 }
 
-static int count_reason(const events *ev, const char *reason) {
+static int count_reason(const events* ev, const char* reason) {
   int i, n = 0;
   for (i = 0; i < ev->n; ++i) n += strcmp(ev->reasons[i], reason) == 0;
   return n;
 }
 
 int main(void) {
-  lifehook_ctx *ctx = NULL;
-  lifehook_pod *pod = NULL;
-  char *err = NULL;
+  lifehook_ctx* ctx = NULL;
+  lifehook_pod* pod = NULL;
+  char* err = NULL;
   runtime rt;
   events ev;
   lifehook_driver drv;
   double t0, took;
-  const char *pod_json =
+  const char* pod_json =
       "{\"metadata\":{\"name\":\"cpod\",\"uid\":\"c-uid-1\"},\"spec\":{\"terminationGracePeriodSeconds\":30,"
       "\"initContainers\":[{\"name\":\"setup\",\"image\":\"busybox\"}],"
       "\"containers\":[{\"name\":\"app\",\"image\":\"nginx\"},{\"name\":\"stubborn\",\"image\":\"busybox\"}]}}";
@@ -219,7 +219,7 @@ int main(void) {
 
   /* A start failure is a Failed event and a StartError; restartPolicy Never fails the pod. */
   {
-    const char *broken =
+    const char* broken =
         "{\"metadata\":{\"name\":\"broken\",\"uid\":\"c-uid-1\"},\"spec\":{\"restartPolicy\":\"Never\","
         "\"containers\":[{\"name\":\"broken\",\"image\":\"nope\"}]}}";
     events ev2;
@@ -240,7 +240,7 @@ int main(void) {
 
   /* An exit reported inside the start callback is not lost. */
   {
-    const char *quick =
+    const char* quick =
         "{\"metadata\":{\"name\":\"quick\",\"uid\":\"c-uid-1\"},\"spec\":{\"restartPolicy\":\"Never\","
         "\"containers\":[{\"name\":\"quick\",\"image\":\"busybox\"}]}}";
     pod = NULL;
@@ -260,7 +260,9 @@ int main(void) {
   CHECK(err && strstr(err, "driver.start"));
   lifehook_free(err);
   lifehook_ctx_free(ctx);
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-  else printf("C driver contract: all checks passed\n");
+  if (failures)
+    fprintf(stderr, "%d check(s) failed\n", failures);
+  else
+    printf("C driver contract: all checks passed\n");
   return failures ? 1 : 0;
 }
