@@ -1,13 +1,17 @@
-// `true` inside a running runc container, three ways, in one run (issue 5's benchmark):
+// `true` inside a running runc container, four ways, in one run (issue 5's benchmark):
+//   lifehook_run  what a host gets: the public C ABI, an exec handler with target.pid and
+//              target.bundle (JSON in, JSON out, the event loop, the pidfd watch, the tree kill)
 //   container  spawn_in_container(): the library's own exec into the container (full runc-exec
-//              parity: config.json, cgroups, namespaces, credentials, seccomp)
+//              parity: config.json, cgroups, namespaces, credentials, seccomp), waited for here
 //   runc       `runc exec <id> true`
 //   floor      bare setns + fork + exec: namespace fds opened once, no cgroup, no credentials,
 //              created the same way (vfork-style clone, CLONE_PARENT for the pid namespace);
 //              a naive fork()-based version is printed for reference
-// Prints median and p99 of each and the ratios. Needs root, runc and busybox-static.
-// Usage: container_exec_bench [iterations] [container|all] [gap-ms]
-//   runc exec gets a tenth of the iterations, at least 20; "container": only the library's path,
+// The ways are interleaved (one of each per round, runc exec every tenth round), so a change of
+// the machine's load during the run affects all of them alike. Prints median and p99 of each,
+// the ratios and the load average. Needs root, runc and busybox-static.
+// Usage: container_exec_bench [iterations] [container|abi|all] [gap-ms]
+//   runc exec gets a tenth of the iterations, at least 20; "container" / "abi": only that path,
 //   for profiling it with perf or strace; gap-ms: a pause before each run, outside the measured
 //   time (what a probe every few seconds sees: kernel state that a tight loop keeps warm, such as
 //   an RCU grace period of a cgroup migration, has gone cold by then)
@@ -24,10 +28,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.hpp"
+#include "lifehook/lifehook.h"
 #include "plugin/os/container_exec.hpp"
 #include "tests/oci/oci_fixture.hpp"
 
@@ -44,18 +51,33 @@ struct Stats {
 
 int g_gap_ms = 0;
 
-Stats measure(int n, const std::function<void()>& once) {
-  once();  // warm-up (caches, page faults)
+// One way of running `true` in the container, timed run by run.
+struct Way {
+  explicit Way(std::function<void()> f, int every_nth = 1) : once(std::move(f)), every(every_nth) {}
+  std::function<void()> once;
+  int every;  // runs in every `every`-th round only
   std::vector<double> us;
-  for (int i = 0; i < n; ++i) {
-    if (g_gap_ms > 0) ::usleep(static_cast<useconds_t>(g_gap_ms) * 1000);
-    auto t0 = Clock::now();
-    once();
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
+};
+
+Stats stats(std::vector<double> us) {
   std::sort(us.begin(), us.end());
   return {us[us.size() / 2], us[std::min(us.size() - 1, static_cast<size_t>(us.size() * 0.99))]};
 }
+
+// n rounds; in each, every way (whose turn it is) runs once, after the optional pause.
+void measure(int n, std::vector<Way*> ways) {
+  for (Way* w : ways) w->once();  // warm-up (caches, page faults, the plan)
+  for (int i = 0; i < n; ++i)
+    for (Way* w : ways) {
+      if (i % w->every) continue;
+      if (g_gap_ms > 0) ::usleep(static_cast<useconds_t>(g_gap_ms) * 1000);
+      auto t0 = Clock::now();
+      w->once();
+      w->us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+}
+
+using lifehook::bench::load_average;
 
 int wait_for(int pid) {
   siginfo_t info{};
@@ -107,7 +129,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   int n = argc > 1 ? std::atoi(argv[1]) : 300;
-  int n_runc = std::max(20, n / 10);
+  std::string only = argc > 2 ? argv[2] : "all";
   g_gap_ms = argc > 3 ? std::atoi(argv[3]) : 0;
   RuncContainer c;
   check(c.ok(), c.error().c_str());
@@ -116,13 +138,35 @@ int main(int argc, char** argv) {
   spec.target_pid = c.pid();
   spec.bundle = c.bundle();
   spec.argv = {"true"};
-  Stats ours = measure(n, [&] {
+  Way ours{[&] {
     lifehook::ContainerSpawned s = lifehook::spawn_in_container(spec);
     check(wait_for(s.spawned.pid) == 0, "container exec of true");
-  });
+  }};
 
-  if (argc > 2 && std::string(argv[2]) == "container") {
-    std::printf("container mode (library)  median %9.1f us   p99 %9.1f us\n", ours.median_us, ours.p99_us);
+  // The public ABI, as a host calls it: a context with the defaults, one lifehook_run per exec.
+  lifehook_ctx* ctx = nullptr;
+  char* error = nullptr;
+  check(lifehook_ctx_new(nullptr, &ctx, &error) == LIFEHOOK_OK, "lifehook_ctx_new");
+  std::string request = R"({"handler":{"exec":{"command":["true"]}},"target":{"pid":)" + std::to_string(c.pid()) +
+                        R"(,"bundle":")" + c.bundle() + R"("},"timeoutMs":10000})";
+  Way abi{[&] {
+    char* result = nullptr;
+    char* err = nullptr;
+    int rc = lifehook_run(ctx, request.c_str(), &result, &err);
+    bool ok = rc == LIFEHOOK_OK && std::strstr(result, "\"outcome\":\"success\"");
+    if (!ok) std::fprintf(stderr, "lifehook_run: %s\n", result ? result : (err ? err : "?"));
+    lifehook_free(result);
+    lifehook_free(err);
+    check(ok, "lifehook_run of true in the container");
+  }};
+
+  if (only == "container" || only == "abi") {
+    Way& w = only == "container" ? ours : abi;
+    measure(n, {&w});
+    Stats s = stats(w.us);
+    std::printf("%s  median %9.1f us   p99 %9.1f us\n",
+                only == "container" ? "container mode (library)" : "lifehook_run", s.median_us, s.p99_us);
+    lifehook_ctx_free(ctx);
     return 0;
   }
 
@@ -131,11 +175,12 @@ int main(int argc, char** argv) {
   std::vector<char*> runc_argv;
   for (auto& a : runc_args) runc_argv.push_back(a.data());
   runc_argv.push_back(nullptr);
-  Stats runc = measure(n_runc, [&] {
-    pid_t pid;
-    check(::posix_spawnp(&pid, "runc", nullptr, nullptr, runc_argv.data(), environ) == 0, "posix_spawn runc");
-    check(wait_for(pid) == 0, "runc exec true");
-  });
+  Way runc{[&] {
+             pid_t pid;
+             check(::posix_spawnp(&pid, "runc", nullptr, nullptr, runc_argv.data(), environ) == 0, "posix_spawn runc");
+             check(wait_for(pid) == 0, "runc exec true");
+           },
+           10};
 
   // The floor: what any exec into a container has to pay at least.
   std::vector<int> ns_fds;
@@ -148,7 +193,7 @@ int main(int argc, char** argv) {
   char* no_env[] = {nullptr};
   void* floor_stacks =
       ::mmap(nullptr, 128 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  Stats floor = measure(n, [&] {
+  Way floor{[&] {
     FloorArgs fa{ns_fds.data(),
                  static_cast<int>(ns_fds.size()),
                  true_path,
@@ -160,8 +205,8 @@ int main(int argc, char** argv) {
     check(outer > 0, "clone");
     wait_for(outer);
     check(fa.inner > 0 && wait_for(fa.inner) == 0, "setns+fork+exec of true");
-  });
-  Stats naive = measure(n, [&] {
+  }};
+  Way naive{[&] {
     pid_t pid = ::fork();
     if (pid == 0) {
       for (int fd : ns_fds)
@@ -176,18 +221,31 @@ int main(int argc, char** argv) {
       ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128);
     }
     check(wait_for(pid) == 0, "fork+setns+fork+exec of true");
-  });
+  }};
 
-  std::printf("true inside a running runc container (%d runs; runc exec %d runs; %d ms pause before each)\n", n, n_runc,
-              g_gap_ms);
-  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "container mode (library)", ours.median_us, ours.p99_us);
-  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "runc exec", runc.median_us, runc.p99_us);
-  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "floor: setns+fork+exec", floor.median_us, floor.p99_us);
-  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "(naive fork()-based floor)", naive.median_us, naive.p99_us);
-  std::printf("  runc exec / container mode:  %.1fx (median)  %.1fx (p99)\n", runc.median_us / ours.median_us,
-              runc.p99_us / ours.p99_us);
-  std::printf("  container mode / floor:      %.2fx (median)  %.2fx (p99)\n", ours.median_us / floor.median_us,
-              ours.p99_us / floor.p99_us);
+  double load_before = load_average();
+  measure(n, {&abi, &ours, &floor, &naive, &runc});
+  double load_after = load_average();
+  Stats sa = stats(abi.us), so = stats(ours.us), sr = stats(runc.us), sf = stats(floor.us), sn = stats(naive.us);
+
+  std::printf(
+      "true inside a running runc container (%d rounds interleaved; runc exec every 10th; %d ms pause before "
+      "each; load average %.2f before, %.2f after)\n",
+      n, g_gap_ms, load_before, load_after);
+  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "lifehook_run (public ABI)", sa.median_us, sa.p99_us);
+  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "container mode (library)", so.median_us, so.p99_us);
+  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "runc exec", sr.median_us, sr.p99_us);
+  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "floor: setns+fork+exec", sf.median_us, sf.p99_us);
+  std::printf("  %-28s median %9.1f us   p99 %9.1f us\n", "(naive fork()-based floor)", sn.median_us, sn.p99_us);
+  std::printf("  runc exec / lifehook_run:    %.1fx (median)  %.1fx (p99)\n", sr.median_us / sa.median_us,
+              sr.p99_us / sa.p99_us);
+  std::printf("  lifehook_run / floor:        %.2fx (median)  %.2fx (p99)\n", sa.median_us / sf.median_us,
+              sa.p99_us / sf.p99_us);
+  std::printf("  runc exec / container mode:  %.1fx (median)  %.1fx (p99)\n", sr.median_us / so.median_us,
+              sr.p99_us / so.p99_us);
+  std::printf("  container mode / floor:      %.2fx (median)  %.2fx (p99)\n", so.median_us / sf.median_us,
+              so.p99_us / sf.p99_us);
   for (int fd : ns_fds) ::close(fd);
+  lifehook_ctx_free(ctx);
   return 0;
 }

@@ -3,13 +3,19 @@
 //   tcpSocket  vs  socket() + connect() + SO_LINGER 1 s + close()
 //   httpGet    vs  curl_easy_perform() on a fresh easy handle (a fresh connection, as the handler)
 //   exec       vs  posix_spawn() + waitpid() of /bin/true
-// Every server is started here on 127.0.0.1. Output: a Markdown table (docs/PERFORMANCE.md).
+// Every server is started here on 127.0.0.1. Latency: the handler and its floor alternate, one
+// call each per round, so a change of the machine's load during the run hits both alike. CPU per
+// operation: getrusage (the process and its reaped children: user + system) over a block of
+// calls of one kind; it includes the benchmark's own server threads, the same for both.
+// Output: a Markdown table (docs/PERFORMANCE.md) and the load average before and after.
 //
 // Usage: lifehook_bench [scale]   (scale multiplies the iteration counts; default 1)
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,14 +28,13 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <curl/curl.h>
-#include <nlohmann/json.hpp>
-
+#include "bench_util.hpp"
 #include "lifehook/lifehook.h"
 
 extern char** environ;
@@ -98,27 +103,61 @@ class Server {
 };
 
 struct Stats {
-  double median_us = 0, p99_us = 0, ops_per_s = 0;
+  double median_us = 0, p99_us = 0, ops_per_s = 0, cpu_us = 0;
 };
 
-Stats time_sequential(int n, const std::function<void()>& once) {
-  for (int i = 0; i < std::max(5, n / 20); ++i) once();  // warm-up
-  std::vector<double> us;
-  us.reserve(static_cast<size_t>(n));
-  auto start = Clock::now();
-  for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    once();
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-  }
-  double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+Stats summarize(std::vector<double> us, double total_s) {
   std::sort(us.begin(), us.end());
   Stats s;
   s.median_us = us[us.size() / 2];
   s.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
-  s.ops_per_s = n / total_s;
+  s.ops_per_s = static_cast<double>(us.size()) / total_s;
   return s;
 }
+
+// n rounds of (a, b), each call timed; ops/s from the sum of each one's own times.
+std::pair<Stats, Stats> time_interleaved(int n, const std::function<void()>& a, const std::function<void()>& b) {
+  for (int i = 0; i < std::max(5, n / 20); ++i) {  // warm-up
+    a();
+    b();
+  }
+  std::vector<double> ua, ub;
+  ua.reserve(static_cast<size_t>(n));
+  ub.reserve(static_cast<size_t>(n));
+  double ta = 0, tb = 0;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    a();
+    auto t1 = Clock::now();
+    b();
+    auto t2 = Clock::now();
+    ua.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    ub.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+    ta += ua.back() / 1e6;
+    tb += ub.back() / 1e6;
+  }
+  return {summarize(ua, ta), summarize(ub, tb)};
+}
+
+double cpu_seconds() {
+  double s = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    getrusage(who, &u);
+    s += static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  }
+  return s;
+}
+
+// User + system CPU per call of `once`, over n calls.
+double cpu_us_per_op(int n, const std::function<void()>& once) {
+  double before = cpu_seconds();
+  for (int i = 0; i < n; ++i) once();
+  return (cpu_seconds() - before) * 1e6 / n;
+}
+
+using lifehook::bench::load_average;
 
 // Handler throughput with `window` operations in flight at once (lifehook_submit).
 double handler_concurrent_ops_per_s(lifehook_ctx* ctx, const std::string& request, int n, int window) {
@@ -202,10 +241,21 @@ void floor_spawn() {
 }
 
 void row(const char* what, const Stats& h, const Stats& f, double concurrent) {
-  std::printf("| %-9s | %8.1f | %8.1f | %8.1f | %8.1f | %5.2fx | %5.2fx | %8.0f | %8.0f | %9.0f |\n", what, h.median_us,
-              f.median_us, h.p99_us, f.p99_us, h.median_us / f.median_us, h.p99_us / f.p99_us, h.ops_per_s,
-              f.ops_per_s, concurrent);
+  std::printf(
+      "| %-9s | %8.1f | %8.1f | %8.1f | %8.1f | %5.2fx | %5.2fx | %7.1f | %7.1f | %5.2fx | %8.0f | %8.0f | %9.0f |\n",
+      what, h.median_us, f.median_us, h.p99_us, f.p99_us, h.median_us / f.median_us, h.p99_us / f.p99_us, h.cpu_us,
+      f.cpu_us, h.cpu_us / f.cpu_us, h.ops_per_s, f.ops_per_s, concurrent);
   std::fflush(stdout);
+}
+
+// One handler against its floor: latency interleaved, then CPU per operation, then 32 in flight.
+void compare(const char* what, lifehook_ctx* ctx, const std::string& req, int n, const std::function<void()>& floor) {
+  auto handler = [&] { run_handler(ctx, req); };
+  auto [h, f] = time_interleaved(n, handler, floor);
+  int cpu_n = std::max(20, n / 2);
+  h.cpu_us = cpu_us_per_op(cpu_n, handler);
+  f.cpu_us = cpu_us_per_op(cpu_n, floor);
+  row(what, h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
 }
 
 }  // namespace
@@ -220,43 +270,41 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lifehook_ctx_new: %s\n", error);
     return 1;
   }
-  std::printf("lifehook %s, default context (2 event-loop threads); latency in microseconds, one at a time "
-              "(lifehook_run); throughput in operations/s, sequential and with 32 in flight (lifehook_submit)\n\n",
-              lifehook_version());
-  std::printf("| handler   | median   | floor    | p99      | floor    | median | p99    | ops/s    | floor    | ops/s x32 |\n");
-  std::printf("|-----------|---------:|---------:|---------:|---------:|-------:|-------:|---------:|---------:|----------:|\n");
+  std::printf(
+      "lifehook %s, default context (2 event-loop threads); latency in microseconds, one at a time "
+      "(lifehook_run), interleaved with the floor; CPU in microseconds (user + system) per operation; "
+      "throughput in operations/s, sequential and with 32 in flight (lifehook_submit); load average %.2f\n\n",
+      lifehook_version(), load_average());
+  std::printf(
+      "| handler   | median   | floor    | p99      | floor    | median | p99    | CPU     | floor   | CPU    "
+      "| ops/s    | floor    | ops/s x32 |\n");
+  std::printf(
+      "|-----------|---------:|---------:|---------:|---------:|-------:|-------:|--------:|--------:|-------:"
+      "|---------:|---------:|----------:|\n");
   int rc = 0;
   try {
     {
       Server tcp(false, 1);
       std::string req = R"({"handler":{"tcpSocket":{"host":"127.0.0.1","port":)" + std::to_string(tcp.port()) +
                         R"(}},"timeoutMs":5000})";
-      int n = count(3000);
-      Stats h = time_sequential(n, [&] { run_handler(ctx, req); });
-      Stats f = time_sequential(n, [&] { floor_connect(tcp.port()); });
-      row("tcpSocket", h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
+      compare("tcpSocket", ctx, req, count(3000), [&] { floor_connect(tcp.port()); });
     }
     {
       Server http(true, 2);
       std::string url = "http://127.0.0.1:" + std::to_string(http.port()) + "/healthz";
       std::string req = R"({"handler":{"httpGet":{"host":"127.0.0.1","port":)" + std::to_string(http.port()) +
                         R"(,"path":"/healthz"}},"timeoutMs":5000})";
-      int n = count(2000);
-      Stats h = time_sequential(n, [&] { run_handler(ctx, req); });
-      Stats f = time_sequential(n, [&] { floor_curl(url); });
-      row("httpGet", h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
+      compare("httpGet", ctx, req, count(2000), [&] { floor_curl(url); });
     }
     {
       std::string req = R"({"handler":{"exec":{"command":["/bin/true"]}},"timeoutMs":5000})";
-      int n = count(500);
-      Stats h = time_sequential(n, [&] { run_handler(ctx, req); });
-      Stats f = time_sequential(n, floor_spawn);
-      row("exec", h, f, handler_concurrent_ops_per_s(ctx, req, n, 32));
+      compare("exec", ctx, req, count(500), floor_spawn);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lifehook_bench: %s\n", e.what());
     rc = 1;
   }
+  std::printf("\nload average at the end: %.2f\n", load_average());
   lifehook_ctx_free(ctx);
   curl_global_cleanup();
   return rc;
