@@ -9,15 +9,14 @@
 // full pipe and a `yes` cannot grow our memory (K5). stdout then stderr, as the kubelet returns
 // them. Timeout and cancel kill the tree, reap the process and report it (K3).
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <array>
-#include <map>
-
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include <map>
 
 #include "../plugin/errors.hpp"
 #include "../plugin/os/cgroup.hpp"
@@ -163,7 +162,11 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     spec.working_dir = target_.working_dir;
     spec.stdout_fd = out_write.get();
     spec.stderr_fd = err_write.get();
-    std::unique_ptr<Cgroup> cgroup = env_.cgroups.create("exec");
+    // Only a host process lives in a cgroup of its own: in the container and runtime modes it
+    // lives in the container's, so a per-exec cgroup would only be made and removed again (a
+    // mkdir and an rmdir in cgroupfs, ~100 µs of every exec; PERFORMANCE.md).
+    std::unique_ptr<Cgroup> cgroup;
+    if (effective_exec_mode(target_) == "host") cgroup = env_.cgroups.create("exec");
     spec.cgroup_fd = cgroup ? cgroup->dir_fd() : -1;
     Spawned spawned = launch_exec(target_, spec, cgroup, &warnings_);  // host, container or runtime mode
     // Our copies of the write ends must go now, or EOF could never come.
@@ -253,7 +256,9 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     std::string cmd = "command '" + join_command(argv_) + "'";
     if (!s.known) {
       r.outcome = Outcome::Error;
-      r.message = cmd + " exited, but its exit status is unavailable: the process was reaped by someone else (SIGCHLD ignored by the host, or a waitpid(-1, __WALL))";
+      r.message = cmd +
+                  " exited, but its exit status is unavailable: the process was reaped by someone else (SIGCHLD "
+                  "ignored by the host, or a waitpid(-1, __WALL))";
     } else if (s.exit_code == 0) {
       r.outcome = Outcome::Success;
       r.message = cmd + " exited with 0";

@@ -46,9 +46,10 @@ namespace lifehook {
 extern "C" long lh_clone3_run(clone_args* args, unsigned long size, int (*fn)(void*), void* arg);
 
 long clone_into_cgroup(int (*fn)(void*), void* arg, unsigned long flags, int cgroup_fd, void* stack,
-                       unsigned long stack_size) {
+                       unsigned long stack_size, int* pidfd) {
   clone_args args{};
-  args.flags = flags | CLONE_INTO_CGROUP;
+  args.flags = flags | CLONE_INTO_CGROUP | (pidfd ? CLONE_PIDFD : 0);
+  if (pidfd) args.pidfd = reinterpret_cast<uintptr_t>(pidfd);
   args.exit_signal = 0;
   args.stack = reinterpret_cast<uintptr_t>(stack);
   args.stack_size = stack_size;
@@ -56,7 +57,7 @@ long clone_into_cgroup(int (*fn)(void*), void* arg, unsigned long flags, int cgr
   return lh_clone3_run(&args, sizeof(args), fn, arg);
 }
 #else
-long clone_into_cgroup(int (*)(void*), void*, unsigned long, int, void*, unsigned long) { return -ENOSYS; }
+long clone_into_cgroup(int (*)(void*), void*, unsigned long, int, void*, unsigned long, int*) { return -ENOSYS; }
 #endif
 
 }  // namespace lifehook

@@ -26,16 +26,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include "../errors.hpp"
 #include "child_stdio.hpp"
+#include "container_exec_clone.hpp"
 
 extern char** environ;
 
 namespace lifehook {
 namespace {
+
+// Cleared on the first clone3 that the kernel does not support; then the child joins by a write.
+std::atomic<bool> g_clone_into_cgroup_works{true};
 
 // Where in the child a failure happened; reported with errno through the error pipe.
 enum class Stage : int { Signals = 1, Session, Cgroup, Stdio, Chdir, CloseFds, Exec };
@@ -128,20 +133,13 @@ fail:
 
 std::string stage_text(Stage s) {
   switch (s) {
-    case Stage::Signals:
-      return "resetting signals";
-    case Stage::Session:
-      return "setsid";
-    case Stage::Cgroup:
-      return "joining the cgroup";
-    case Stage::Stdio:
-      return "setting up stdio";
-    case Stage::Chdir:
-      return "changing to the working directory";
-    case Stage::CloseFds:
-      return "closing descriptors";
-    case Stage::Exec:
-      return "exec";
+    case Stage::Signals: return "resetting signals";
+    case Stage::Session: return "setsid";
+    case Stage::Cgroup: return "joining the cgroup";
+    case Stage::Stdio: return "setting up stdio";
+    case Stage::Chdir: return "changing to the working directory";
+    case Stage::CloseFds: return "closing descriptors";
+    case Stage::Exec: return "exec";
   }
   return "starting";
 }
@@ -235,11 +233,17 @@ Spawned spawn_process(const SpawnSpec& spec) {
     dev_null.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!dev_null) throw_system("spawn: open /dev/null", errno);
   }
+  // The child is born in its cgroup (clone3 CLONE_INTO_CGROUP) where the kernel can, instead of
+  // writing itself into cgroup.procs: that write migrates it under the global
+  // cgroup_threadgroup_rwsem, which waits for an RCU grace period whenever no migration happened
+  // in the last milliseconds (container_exec_clone.hpp; 10-15 ms for an exec every few seconds).
+  bool into_cgroup = spec.cgroup_fd >= 0 && g_clone_into_cgroup_works.load(std::memory_order_relaxed);
   UniqueFd procs;
-  if (spec.cgroup_fd >= 0) {
+  auto open_procs = [&] {
     procs.reset(::openat(spec.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
     if (!procs) throw_system("spawn: open cgroup.procs", errno);
-  }
+  };
+  if (spec.cgroup_fd >= 0 && !into_cgroup) open_procs();
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_system("spawn: pipe2", errno);
   UniqueFd err_read(pipe_fds[0]), err_write(pipe_fds[1]);
@@ -264,18 +268,37 @@ Spawned spawn_process(const SpawnSpec& spec) {
   // ---- clone, with every signal blocked so no host handler can run in the child ----
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  // CLONE_PIDFD (5.2) gives the pidfd atomically; older kernels or seccomp filters refuse it.
-  int pid = ::clone(child_main, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &args, &pidfd);
-  int clone_err = errno;
-  if (pid < 0 && (clone_err == EINVAL || clone_err == EPERM || clone_err == ENOSYS)) {
-    pidfd = -1;
-    pid = ::clone(child_main, stack_top, CLONE_VM | CLONE_VFORK, &args);
-    clone_err = errno;
+  int pid = -1;
+  if (into_cgroup) {
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long r = clone_into_cgroup(child_main, &args, CLONE_VM | CLONE_VFORK, spec.cgroup_fd, stack.p, stack.n, &pidfd);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (r >= 0) {
+      pid = static_cast<int>(r);
+    } else if (clone_into_cgroup_unsupported(r) || r == -EPERM) {  // old kernel, or a seccomp filter
+      if (r != -EPERM) g_clone_into_cgroup_works.store(false, std::memory_order_relaxed);
+      pidfd = -1;
+      open_procs();  // the child joins by writing itself into cgroup.procs instead
+      args.cgroup_procs_fd = procs.get();
+    } else {  // the cgroup's own refusal (EBUSY, EACCES, ...): what the write would have met
+      int err = static_cast<int>(-r);
+      throw SpawnError(err, stage_text(Stage::Cgroup) + ": " + std::strerror(err));
+    }
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) throw_system("spawn: clone", clone_err);
+  if (pid < 0) {
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    // CLONE_PIDFD (5.2) gives the pidfd atomically; older kernels or seccomp filters refuse it.
+    pid = ::clone(child_main, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &args, &pidfd);
+    int clone_err = errno;
+    if (pid < 0 && (clone_err == EINVAL || clone_err == EPERM || clone_err == ENOSYS)) {
+      pidfd = -1;
+      pid = ::clone(child_main, stack_top, CLONE_VM | CLONE_VFORK, &args);
+      clone_err = errno;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) throw_system("spawn: clone", clone_err);
+  }
   UniqueFd owned_pidfd(pidfd);
 
   // The child has exec'd or exited by now: our copy of the write end is the last one.
