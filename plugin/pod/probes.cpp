@@ -129,25 +129,37 @@ void PodProbes::stop_all() {
   workers_.clear();
 }
 
+namespace {
+
+// An exec probe's output usually ends in a newline; the event message does not (kubectl describe
+// trims it too).
+std::string event_text(const std::string& output) {
+  size_t end = output.find_last_not_of(" \t\r\n");
+  return end == std::string::npos ? std::string() : output.substr(0, end + 1);
+}
+
+}  // namespace
+
 void PodProbes::on_attempt(const probe::Worker& w, const probe::Attempt& a) {
   if (stopped_) return;
   std::string title(probe::probe_type_title(w.type()));
+  std::string output = event_text(a.output);
   int& failed = failed_attempts_[{w.container(), w.type()}];
   if (a.errored) {
     // runProbeWithRetries: a prober error is tried again; the event comes once, after the last try.
     if (w.tries() < probe::Worker::kMaxTries) return;
     ++failed;
-    actions_.probe_event(EventReason::Unhealthy, title + " probe errored and resulted in unknown state: " + a.output,
+    actions_.probe_event(EventReason::Unhealthy, title + " probe errored and resulted in unknown state: " + output,
                          w.container());
     return;
   }
   if (a.verdict == Verdict::Failure) {
     ++failed;
-    actions_.probe_event(EventReason::Unhealthy, title + " probe failed: " + a.output, w.container());
+    actions_.probe_event(EventReason::Unhealthy, title + " probe failed: " + output, w.container());
     return;
   }
   if (a.verdict != Verdict::Success) return;
-  if (a.warning) actions_.probe_event(EventReason::ProbeWarning, title + " probe warning: " + a.output, w.container());
+  if (a.warning) actions_.probe_event(EventReason::ProbeWarning, title + " probe warning: " + output, w.container());
   if (failed > 0) {
     actions_.probe_event(
         EventReason::ProbeRecovered,

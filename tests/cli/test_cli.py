@@ -22,7 +22,7 @@ import urllib.request
 
 BIN = os.environ.get("LIFEHOOK_BIN", "lifehook")
 EXAMPLES = os.environ.get("LIFEHOOK_EXAMPLES", os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-EXAMPLE_PORTS = (13306, 16379, 18080, 18081, 18082)
+EXAMPLE_PORTS = (13306, 16379, 18080, 18081, 18082, 18083)
 # A real gRPC health server on Debian's python3-grpcio (its own interpreter: /usr/bin/python3).
 GRPC_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers", "grpc_health_server.py")
 
@@ -196,7 +196,8 @@ class Manifests(CliTestCase):
     """validate (and run) on the examples and on broken manifests: exact messages, exit 2."""
 
     def test_examples_are_valid(self):
-        for name in ("pod-initcontainer.yaml", "pod-hook-exec.yaml", "pod-handlers.yaml", "pod-grace.yaml"):
+        for name in ("pod-initcontainer.yaml", "pod-hook-exec.yaml", "pod-handlers.yaml", "pod-grace.yaml",
+                     "pod-probe-liveness.yaml", "pod-probe-readiness.yaml"):
             r = self.cli("validate", os.path.join(EXAMPLES, name))
             self.assertEqual(r.returncode, 0, f"{name}: {r.stderr}")
             self.assertRegex(r.stdout, r"valid \(1 pod: [a-z-]+\)")
@@ -599,6 +600,42 @@ class Examples(CliTestCase):
         self.assertIn("  event: pod/myapp-pod Normal Started: Started container init-mysql", out)
         started = [l for _, l in w.lines if "Started: Started container" in l]
         self.assertEqual([l.split()[-1] for l in started], ["init-mysql", "init-redis", "myapp-container"])
+
+    def test_probe_liveness(self):
+        """The article's liveness scenario: the health file goes, the probe fails, the container restarts."""
+        w = Watch(self.example("pod-probe-liveness.yaml"), "--events")
+        try:
+            restarted = w.wait_line(lambda l: re.match(r"^liveness-exec\s+1/1\s+Running\s+1 \(", l), 20)
+            self.assertIsNotNone(restarted, w.text() + w.stderr)
+            self.assertGreaterEqual(restarted[0], 3, "healthy while the file exists")
+            w.proc.send_signal(signal.SIGINT)
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        out = w.text()
+        self.assertRegex(out, r"  Warning\s+Unhealthy\s+\d+s\s+kubelet\s+Liveness probe failed: cat: can't open "
+                              r"'\S+/lifehook-probe-liveness/healthy': No such file or directory\n")
+        self.assertRegex(out, r"  Normal\s+Killing\s+\d+s\s+kubelet\s+"
+                              r"Container liveness failed liveness probe, will be restarted\n")
+
+    def test_probe_readiness(self):
+        """Startup (tcpSocket) then readiness (httpGet): READY 0/1 until the page exists, then 1/1."""
+        w = Watch(self.example("pod-probe-readiness.yaml"), "--events")
+        try:
+            self.assertIsNotNone(w.wait_line(lambda l: re.match(r"^readiness-http\s+0/1\s+Running", l), 10), w.text())
+            ready = w.wait_line(lambda l: re.match(r"^readiness-http\s+1/1\s+Running\s+0\s", l), 15)
+            self.assertIsNotNone(ready, w.text() + w.stderr)
+            w.proc.send_signal(signal.SIGINT)
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        out = w.text()
+        self.assertIn("Readiness probe failed: HTTP probe failed with statuscode: 404", out)
+        self.assertRegex(out, r"  Normal\s+ProbeRecovered\s+\d+s\s+kubelet\s+"
+                              r"Readiness probe succeeded after \d+ failed attempts?\n")
+        self.assertNotIn("failed startup probe", out)
 
     def test_hook_exec(self):
         w = Watch(self.example("pod-hook-exec.yaml"), "--for", "3s", "--events")
