@@ -3,7 +3,6 @@
 // reused while the child is our unreaped zombie). Our children are clone children (exit signal
 // 0, spawn.cpp), hence __WALL.
 #include "child.hpp"
-#include "pidfd_exit.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -11,11 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <thread>
 
-#include <boost/asio/post.hpp>
-
+#include "pidfd_exit.hpp"
 #include "proc_tree.hpp"
 
 namespace lifehook {
@@ -42,7 +41,12 @@ constexpr int kReapLimitMs = 5000;  // a SIGKILLed process that does not die by 
 }  // namespace
 
 Child::Child(Strand strand, Spawned spawned, std::unique_ptr<Cgroup> cgroup)
-    : strand_(strand), pid_(spawned.pid), cgroup_(std::move(cgroup)), watch_(strand), poll_(strand) {
+    : strand_(strand),
+      pid_(spawned.pid),
+      cgroup_(std::move(cgroup)),
+      watch_(strand),
+      poll_(strand),
+      scope_{spawned.reaper, spawned.reaper_start_time} {
   if (spawned.pidfd) {
     boost::system::error_code ec;
     watch_.assign(spawned.pidfd.get(), ec);
@@ -98,7 +102,8 @@ void Child::arm() {
   } else {
     // No pidfd (kernel < 5.3 or a seccomp filter): poll with a short, growing interval.
     poll_.expires_after(poll_interval_);
-    poll_interval_ = std::min(poll_interval_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxPollInterval));
+    poll_interval_ =
+        std::min(poll_interval_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxPollInterval));
     poll_.async_wait([w](const boost::system::error_code& ec) {
       auto self = w.lock();
       if (!self || ec) return;
@@ -136,7 +141,7 @@ bool Child::try_reap(bool block) {
     // still a zombie (its pid, session and group id cannot be reused yet), then reap.
     int r = wait_once(WNOWAIT, info);
     if (r == 0 && info.si_pid == 0) return false;
-    if (r == 0) collect_tree(pid_, false, members_);
+    if (r == 0) collect_tree(pid_, false, members_, scope_);
   }
   int r = wait_once(0, info);
   if (r == 0 && info.si_pid == 0) return false;
@@ -185,7 +190,7 @@ void Child::kill_tree() {
   }
   // After the exit, the snapshot taken then (try_reap) holds every process that could be left.
   if (exited_ && members_.empty()) return;
-  kill_tree_by_walk(pid_, exited_, members_);
+  kill_tree_by_walk(pid_, exited_, members_, scope_);
   if (exited_) members_.clear();
 }
 

@@ -2,16 +2,16 @@
 // waitpid(-1)): exit is reported when the process exits, not when its pipes close.
 #pragma once
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include "../../handlers/handler.hpp"
 #include "cgroup.hpp"
+#include "proc_tree.hpp"
 #include "spawn.hpp"
 
 namespace lifehook {
@@ -66,6 +66,7 @@ class Child : public std::enable_shared_from_this<Child> {
   bool armed_ = false;
   // Without a cgroup: the tree members seen so far (pid -> start time), see proc_tree.hpp.
   std::map<int, uint64_t> members_;
+  TreeScope scope_;  // where they can be
 };
 
 }  // namespace lifehook

@@ -712,6 +712,11 @@ ContainerSpawned spawn_in_container(const ContainerExecSpec& spec) {
   if (inner <= 0) throw_system("container exec: the process in the container was not created", ECHILD);
 
   out.spawned.pid = inner;
+  if (plan->pid_ns_init &&
+      std::find(plan->ns_flags.begin(), plan->ns_flags.end(), CLONE_NEWPID) != plan->ns_flags.end()) {
+    out.spawned.reaper = pid;  // G's orphans go to the container's init (proc_tree.hpp TreeScope)
+    out.spawned.reaper_start_time = *start;
+  }
   // G is our unreaped clone child: its pid cannot be reused before we reap it.
   long fd = ::syscall(SYS_pidfd_open, inner, 0);
   if (fd >= 0) out.spawned.pidfd.reset(static_cast<int>(fd));

@@ -135,6 +135,17 @@ void resolve_namespaces(int procdir, int pid, TargetPlan& plan) {
     // Joining our own namespace is useless (and refused for a user namespace).
     if (!same_inode(ours, theirs)) plan.ns_flags.push_back(k.flag);
   }
+  // "NSpid: <pid here> ... <pid in its own namespace>": the last is 1 for the namespace's init.
+  std::string status;
+  if (std::find(plan.ns_flags.begin(), plan.ns_flags.end(), CLONE_NEWPID) != plan.ns_flags.end() &&
+      read_small_file("status", status, procdir)) {
+    size_t at = status.find("\nNSpid:");
+    size_t eol = at == std::string::npos ? at : status.find('\n', at + 1);
+    if (eol != std::string::npos) {
+      std::string line = status.substr(at + 1, eol - at - 1);
+      plan.pid_ns_init = line.size() > 2 && line.compare(line.size() - 2, 2, "\t1") == 0;
+    }
+  }
   struct stat ours, theirs;
   plan.time_ns_differs = ::stat("/proc/self/ns/time", &ours) == 0 && ::fstatat(procdir, "ns/time", &theirs, 0) == 0 &&
                          !same_inode(ours, theirs);

@@ -45,6 +45,8 @@ struct TargetPlan {
   // CLONE_NEW* of the namespaces of the target that are not ours, in kContainerNamespaces order.
   std::vector<int> ns_flags;
   bool time_ns_differs = false;  // not joinable by a process that shares memory: a warning
+  // The target is pid 1 of its pid namespace, which is not ours: it adopts every orphan there.
+  bool pid_ns_init = false;
   // The cgroups of the target that we are not in (runc exec joins them all: the v2 one and, on a
   // hybrid host, each v1 hierarchy). See container_exec.cpp for why "tasks" and not cgroup.procs.
   std::string v2_dir;                  // the cgroup v2 directory; empty: none to join

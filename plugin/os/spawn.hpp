@@ -5,6 +5,7 @@
 // process group), only fds 0-2, and optionally enters a cgroup before exec.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct SpawnSpec {
 struct Spawned {
   int pid = -1;
   UniqueFd pidfd;  // pidfd of the child; empty only where pidfd_open is unavailable
+  // The init of the pid namespace the child was started in, when that is not ours (container exec):
+  // it adopts the tree's orphans, so a walk of the tree looks below it (proc_tree.hpp TreeScope).
+  int reaper = -1;
+  uint64_t reaper_start_time = 0;
 };
 
 // Throws SpawnError when the child could not exec (errno from the child: ENOENT, EACCES, ...),

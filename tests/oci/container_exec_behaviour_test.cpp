@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "container_exec_helpers.hpp"
+#include "lifehook/lifehook.h"
 #include "oci_fixture.hpp"
 #include "plugin/errors.hpp"
 
@@ -199,6 +200,39 @@ TEST(ContainerExec, KillingTheGroupLeavesNothingInTheContainer) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_TRUE(left.empty()) << left.front();
+}
+
+// The exec handler in container mode: what the command left running (its background jobs, a
+// grandchild whose parent exited: adopted by the container's init by then) is killed before the
+// result is delivered, as on the host.
+TEST(ContainerExec, TheHandlerLeavesNothingOfItsTreeBehind) {
+  SKIP_WITHOUT_RUNC();
+  BundleOptions o;
+  o.args = {"sh", "-c", "while :; do sleep 1; done"};  // an init that reaps what it adopts
+  RuncContainer c(o);
+  ASSERT_TRUE(c.ok()) << c.error();
+  lifehook_ctx* ctx = nullptr;
+  ASSERT_EQ(lifehook_ctx_new(nullptr, &ctx, nullptr), LIFEHOOK_OK);
+  std::string request = R"({"handler":{"exec":{"command":["sh","-c","sleep 100 & sh -c 'sleep 101 &'; exit 0"]}},)"
+                        R"("target":{"pid":)" +
+                        std::to_string(c.pid()) + R"(,"bundle":")" + c.bundle() + R"("},"timeoutMs":10000})";
+  char* result = nullptr;
+  ASSERT_EQ(lifehook_run(ctx, request.c_str(), &result, nullptr), LIFEHOOK_OK);
+  std::string text = result;
+  lifehook_free(result);
+  EXPECT_NE(text.find("\"outcome\":\"success\""), std::string::npos) << text;
+  ino_t ns = pid_ns_of(c.pid());
+  std::vector<std::string> left;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {  // SIGKILLed before the result; gone once the init has reaped them
+    left.clear();
+    for (const auto& p : processes_in_ns(ns, c.pid()))
+      if (p.find("sleep 10") != std::string::npos) left.push_back(p);
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_TRUE(left.empty()) << left.front();
+  lifehook_ctx_free(ctx);
 }
 
 TEST(ContainerExec, ManyThreadsAtOnce) {
