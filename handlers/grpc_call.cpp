@@ -3,7 +3,6 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <new>
 
 #include "grpc_wire.hpp"
 #include "http_request.hpp"
@@ -24,56 +23,34 @@ bool starts_with_name(std::string_view line, std::string_view name) {
   return line.size() >= name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0;
 }
 
+// Header names in lower case: HTTP/2 requires it (RFC 9113 §8.2.1). curl turns "te: trailers"
+// into the one TE value HTTP/2 allows; gRPC servers require it to detect incompatible proxies.
+// "Accept:" and "Expect:" remove curl's defaults, which gRPC does not send.
+ProbeEasy::Settings easy_settings(const GrpcCall::Settings& settings) {
+  ProbeEasy::Settings s;
+  s.header_lines = {"content-type: application/grpc", "te: trailers", "Accept:", "Expect:"};
+  if (settings.timeout_ms > 0)
+    s.header_lines.push_back("grpc-timeout: " + grpc_wire::timeout_header(settings.timeout_ms));
+  s.user_agent = settings.user_agent;
+  s.netns = settings.netns;
+  return s;
+}
+
 }  // namespace
 
 GrpcCall::GrpcCall(const CURLU* url, std::string request, const Settings& settings, CurlMulti& multi)
-    : request_(std::move(request)), user_agent_(settings.user_agent) {
-  easy_ = curl_easy_init();
-  if (!easy_) throw std::bad_alloc();
-  // Header names in lower case: HTTP/2 requires it (RFC 9113 §8.2.1). curl turns "te: trailers"
-  // into the one TE value HTTP/2 allows; gRPC servers require it to detect incompatible proxies.
-  // "Accept:" and "Expect:" remove curl's defaults, which gRPC does not send.
-  std::vector<std::string> lines = {"content-type: application/grpc", "te: trailers", "Accept:", "Expect:"};
-  if (settings.timeout_ms > 0) lines.push_back("grpc-timeout: " + grpc_wire::timeout_header(settings.timeout_ms));
-  for (const auto& line : lines) {
-    curl_slist* next = curl_slist_append(header_list_, line.c_str());
-    if (!next) {
-      curl_slist_free_all(header_list_);
-      curl_easy_cleanup(easy_);
-      throw std::bad_alloc();
-    }
-    header_list_ = next;
-  }
-
-  curl_easy_setopt(easy_, CURLOPT_URL, url_text(url).c_str());  // curl copies the string
-  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-  curl_easy_setopt(easy_, CURLOPT_POST, 1L);
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(request_.size()));
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request_.data());
-  curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
-  // As httpGet (http_transfer.cpp): never the node's proxy, a fresh connection that is never
-  // reused (so one made in a pod's network namespace serves no other call), no signals.
-  curl_easy_setopt(easy_, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy_, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
-  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_);
-  if (!user_agent_.empty()) curl_easy_setopt(easy_, CURLOPT_USERAGENT, user_agent_.c_str());
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &GrpcCall::on_body);
-  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &GrpcCall::on_header);
-  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
-  sockets_.netns = settings.netns;
-  multi.configure_sockets(easy_, &sockets_);
+    : request_(std::move(request)),
+      easy_(easy_settings(settings), {&GrpcCall::on_body, &GrpcCall::on_header, this}, multi) {
+  CURL* easy = easy_.get();
+  curl_easy_setopt(easy, CURLOPT_URL, url_text(url).c_str());  // curl copies the string
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+  curl_easy_setopt(easy, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(request_.size()));
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request_.data());
 }
 
-GrpcCall::~GrpcCall() {
-  curl_easy_cleanup(easy_);
-  curl_slist_free_all(header_list_);
-}
+GrpcCall::~GrpcCall() = default;
 
 // At most one frame header and kMaxMessageBytes are kept; once more arrives the transfer stops
 // (CURLE_WRITE_ERROR) and the run reports the message as too large from its frame header.
@@ -120,17 +97,7 @@ std::string GrpcCall::grpc_message() const { return utf8_excerpt(grpc_wire::perc
 
 bool GrpcCall::connected() const {
   curl_off_t t = 0;
-  return curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
-}
-
-std::string GrpcCall::error_text(CURLcode rc) const {
-  std::string s = curl_easy_strerror(rc);
-  if (error_[0]) {
-    std::string detail(error_);
-    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-    s += ": " + detail;
-  }
-  return s;
+  return curl_easy_getinfo(easy_.get(), CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
 }
 
 }  // namespace lifehook

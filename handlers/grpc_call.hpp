@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "curl_easy.hpp"
 #include "curl_multi.hpp"
 
 namespace lifehook {
@@ -36,7 +37,7 @@ class GrpcCall {
   GrpcCall(const GrpcCall&) = delete;
   GrpcCall& operator=(const GrpcCall&) = delete;
 
-  CURL* easy() const { return easy_; }
+  CURL* easy() const { return easy_.get(); }
 
   // After completion, or after the handle left the multi (read on the run's strand):
   bool got_headers() const { return http_status_ > 0; }  // an HTTP/2 response began
@@ -48,26 +49,22 @@ class GrpcCall {
   bool body_capped() const { return capped_; }
   bool connected() const;  // the TCP connection was established
   // "Couldn't connect to server: Failed to connect to 127.0.0.1 port 1 ..."
-  std::string error_text(CURLcode rc) const;
+  std::string error_text(CURLcode rc) const { return easy_.error_text(rc); }
   // Why no socket could be created in Settings::netns, or "".
-  const std::string& netns_error() const { return sockets_.error; }
+  const std::string& netns_error() const { return easy_.netns_error(); }
 
  private:
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static size_t on_header(char* data, size_t size, size_t n, void* self);
 
-  CURL* easy_ = nullptr;
-  curl_slist* header_list_ = nullptr;
-  std::string request_;
-  std::string user_agent_;
-  char error_[CURL_ERROR_SIZE] = {};
+  std::string request_;  // before easy_: the handle sends it until it is cleaned up
+  ProbeEasy easy_;
   long http_status_ = 0;
   std::string content_type_;
   std::optional<int64_t> grpc_status_;
   std::string grpc_message_raw_;
   std::string body_;
   bool capped_ = false;
-  CurlMulti::SocketNamespace sockets_;  // curl's open-socket callback reads and writes it
 };
 
 }  // namespace lifehook

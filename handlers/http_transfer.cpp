@@ -8,57 +8,23 @@
 namespace lifehook {
 
 HttpTransfer::HttpTransfer(const CURLU* url, const Settings& settings, CurlMulti& multi)
-    : url_(curl_url_dup(const_cast<CURLU*>(url))), excerpt_limit_(std::min(settings.excerpt_bytes, kMaxBodyBytes)) {
-  easy_ = curl_easy_init();
-  if (!easy_ || !url_) {
-    if (easy_) curl_easy_cleanup(easy_);
-    throw std::bad_alloc();
-  }
-  for (const auto& line : settings.headers.lines) {
-    curl_slist* next = curl_slist_append(header_list_, line.c_str());
-    if (!next) {
-      curl_slist_free_all(header_list_);
-      curl_easy_cleanup(easy_);
-      throw std::bad_alloc();
-    }
-    header_list_ = next;
-  }
-  user_agent_ = settings.headers.user_agent;
-
-  curl_easy_setopt(easy_, CURLOPT_CURLU, url_.get());
-  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);  // as Go's client with a custom TLS config
-  curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);                   // redirects are our policy (http_get.cpp)
-  // The node's proxy settings must never apply to a pod (K9): no proxy, whatever the environment says.
-  curl_easy_setopt(easy_, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy_, CURLOPT_NOPROXY, "*");
-  // A fresh connection per request and none kept afterwards (K8, C6): a probe never fails on a
-  // stale pooled connection, and a connection made in one pod's network namespace is never
-  // reused for a request meant for another namespace (target.netns).
-  curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
-  // No signals: no alarm()-based resolver timeouts in someone else's process (C3).
-  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+    : url_(curl_url_dup(const_cast<CURLU*>(url))),
+      easy_({settings.headers.lines, settings.headers.user_agent, settings.netns},
+            {&HttpTransfer::on_body, &HttpTransfer::on_header, this}, multi),
+      excerpt_limit_(std::min(settings.excerpt_bytes, kMaxBodyBytes)) {
+  if (!url_) throw std::bad_alloc();
+  CURL* easy = easy_.get();
+  curl_easy_setopt(easy, CURLOPT_CURLU, url_.get());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);  // as Go's client with a custom TLS config
   // No CURLOPT_ACCEPT_ENCODING: no Accept-Encoding header, no decompression (DisableCompression).
-  curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, settings.verify_tls ? 1L : 0L);
-  curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, settings.verify_tls ? 2L : 0L);
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_);
-  if (!user_agent_.empty()) curl_easy_setopt(easy_, CURLOPT_USERAGENT, user_agent_.c_str());
-  curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, static_cast<long>(kMaxBodyBytes));
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpTransfer::on_body);
-  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
-  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
-  sockets_.netns = settings.netns;
-  multi.configure_sockets(easy_, &sockets_);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, settings.verify_tls ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, settings.verify_tls ? 2L : 0L);
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, static_cast<long>(kMaxBodyBytes));
 }
 
-HttpTransfer::~HttpTransfer() {
-  curl_easy_cleanup(easy_);
-  curl_slist_free_all(header_list_);
-}
+HttpTransfer::~HttpTransfer() = default;
 
 // At most kMaxBodyBytes are read. Once more arrives we stop the transfer (the write error is
 // ours, see got_response): a 200 that streams forever completes as soon as the headers and
@@ -101,18 +67,8 @@ bool HttpTransfer::got_response(CURLcode rc) const { return rc == CURLE_OK || (r
 
 long HttpTransfer::status() const {
   long code = 0;
-  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &code);
   return code;
-}
-
-std::string HttpTransfer::error_text(CURLcode rc) const {
-  std::string s = curl_easy_strerror(rc);
-  if (error_[0]) {
-    std::string detail(error_);
-    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
-    s += ": " + detail;
-  }
-  return s;
 }
 
 }  // namespace lifehook

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "curl_easy.hpp"
 #include "curl_multi.hpp"
 #include "http_request.hpp"
 
@@ -30,7 +31,7 @@ class HttpTransfer {
   HttpTransfer(const HttpTransfer&) = delete;
   HttpTransfer& operator=(const HttpTransfer&) = delete;
 
-  CURL* easy() const { return easy_; }
+  CURL* easy() const { return easy_.get(); }
   const CURLU* url() const { return url_.get(); }
 
   // After completion (read on the run's strand once the multi reported the result):
@@ -42,25 +43,21 @@ class HttpTransfer {
   size_t body_bytes() const { return body_bytes_; }
   bool body_capped() const { return capped_; }
   // "Couldn't connect to server: Failed to connect to 127.0.0.1 port 1 ..."
-  std::string error_text(CURLcode rc) const;
+  std::string error_text(CURLcode rc) const { return easy_.error_text(rc); }
   // Why no socket could be created in Settings::netns ("target.netns: cannot enter ..."), or "".
-  const std::string& netns_error() const { return sockets_.error; }
+  const std::string& netns_error() const { return easy_.netns_error(); }
 
  private:
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static size_t on_header(char* data, size_t size, size_t n, void* self);
 
-  CURL* easy_ = nullptr;
-  CurlUrl url_;
-  curl_slist* header_list_ = nullptr;
-  std::string user_agent_;
-  char error_[CURL_ERROR_SIZE] = {};
+  CurlUrl url_;  // before easy_: the handle uses it until it is cleaned up
+  ProbeEasy easy_;
   size_t excerpt_limit_;
   std::string excerpt_;
   size_t body_bytes_ = 0;
   bool capped_ = false;
   std::string location_;
-  CurlMulti::SocketNamespace sockets_;  // curl's open-socket callback reads and writes it
 };
 
 }  // namespace lifehook
