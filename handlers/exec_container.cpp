@@ -2,15 +2,15 @@
 
 #include <dirent.h>
 
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <utility>
 
+#include "../plugin/common/regular_file.hpp"
 #include "../plugin/errors.hpp"
 #include "../plugin/os/container_exec.hpp"
+#include "../plugin/os/runc_state.hpp"
 
 namespace lifehook {
 namespace {
@@ -26,7 +26,9 @@ struct RuntimeContainer {
 
 // runc keeps <root>/<id>/state.json with the init pid; reading it costs no process.
 // The request's own runtime root (target.runtimeRoot) when it names one, else every root known.
-std::optional<RuntimeContainer> find_runtime_container(int pid, const Target& target) {
+// A state file that is refused (not a regular file, too large) is skipped and named in *refused
+// (the first ones: the message stays short).
+std::optional<RuntimeContainer> find_runtime_container(int pid, const Target& target, std::string* refused) {
   std::set<std::pair<std::string, std::string>> runtimes;
   if (!target.runtime_root.empty()) {
     runtimes.insert({target.runtime.empty() ? "runc" : target.runtime, target.runtime_root});
@@ -35,21 +37,18 @@ std::optional<RuntimeContainer> find_runtime_container(int pid, const Target& ta
     runtimes = g_runtimes;
   }
   for (const auto& [runtime, root] : runtimes) {
-    DIR* d = ::opendir(root.c_str());
+    DIR* d = ::opendir(root.c_str());  // O_CLOEXEC (glibc)
     if (!d) continue;
     std::optional<RuntimeContainer> found;
     while (dirent* e = ::readdir(d)) {
       if (e->d_name[0] == '.') continue;
-      std::ifstream in(root + "/" + e->d_name + "/state.json");
-      if (!in) continue;
       try {
-        json state = json::parse(in);
-        if (state.value("init_process_pid", -1) == pid) {
+        if (runc_init_pid(root + "/" + e->d_name + "/state.json") == pid) {
           found = RuntimeContainer{runtime, root, e->d_name};
           break;
         }
-      } catch (const std::exception&) {
-        continue;  // a state file being rewritten right now
+      } catch (const FileReadError& err) {
+        if (refused->size() < 1024) *refused += std::string(refused->empty() ? "" : "; ") + err.what();
       }
     }
     ::closedir(d);
@@ -93,12 +92,15 @@ Spawned launch_exec(const Target& target, const SpawnSpec& spec, std::unique_ptr
   }
 
   // runtime: `<runtime> --root <root> exec --env ... --cwd ... <id> argv...`
-  std::optional<RuntimeContainer> rc = find_runtime_container(*target.pid, target);
+  std::string refused;
+  std::optional<RuntimeContainer> rc = find_runtime_container(*target.pid, target, &refused);
   if (!rc)
-    throw Error(LIFEHOOK_E_NOT_FOUND,
-                "target.pid: no OCI runtime container has init pid " + std::to_string(*target.pid) +
-                    (target.runtime_root.empty() ? std::string(" (searched the runtime state roots; set target.runtimeRoot)")
-                                                 : " in target.runtimeRoot " + target.runtime_root));
+    throw Error(
+        LIFEHOOK_E_NOT_FOUND,
+        "target.pid: no OCI runtime container has init pid " + std::to_string(*target.pid) +
+            (target.runtime_root.empty() ? std::string(" (searched the runtime state roots; set target.runtimeRoot)")
+                                         : " in target.runtimeRoot " + target.runtime_root) +
+            (refused.empty() ? std::string() : "; state files refused: " + refused));
   SpawnSpec r = spec;
   r.argv = {rc->runtime, "--root", rc->root, "exec"};
   for (const EnvVar& e : target.env) {

@@ -64,7 +64,7 @@ void stop_container_after_post_start_failure(int pid, const std::string& stage, 
     setsid();
     if (fork() != 0) _exit(0);
     int t = fcntl(target, F_DUPFD, 100), h = fcntl(self, F_DUPFD, 100);
-    int null = open("/dev/null", O_RDWR);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (t < 0 || h < 0 || null < 0) _exit(1);
     dup2(null, 0), dup2(null, 1), dup2(null, 2), dup2(t, 3), dup2(h, 4);
     syscall(SYS_close_range, 5U, ~0U, 0U);

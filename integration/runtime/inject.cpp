@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+
+#include "../../plugin/common/regular_file.hpp"
 
 namespace lifehook_runtime {
 namespace fs = std::filesystem;
@@ -21,15 +22,10 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Refuses a FIFO, a device or a file larger than `max_bytes` (FileReadError, a runtime_error).
 json read_json_file(const fs::path& p, std::uintmax_t max_bytes) {
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) throw std::runtime_error(p.string() + ": not a regular file");
-  if (fs::file_size(p, ec) > max_bytes)
-    throw std::runtime_error(p.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  json j = json::parse(text.str(), nullptr, false);
+  std::string text = lifehook::read_regular_file(p.string(), max_bytes);
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) throw std::runtime_error(p.string() + ": not valid JSON");
   return j;
 }

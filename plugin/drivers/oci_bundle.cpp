@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
+#include "../common/regular_file.hpp"
 #include "../errors.hpp"
 
 namespace lifehook::drivers {
@@ -182,9 +182,11 @@ void write_oci_bundle(const std::string& dir, const pod::PodSpec& pod, const pod
   json config = {
       {"ociVersion", "1.0.2"}, {"process", process}, {"root", root}, {"mounts", mounts}, {"linux", linux_obj}};
   if (sandbox.uts.empty()) config["hostname"] = pod.name;
-  std::ofstream out(b / "config.json");
-  out << config.dump(1);
-  if (!out) throw_system("oci driver: write " + (b / "config.json").string(), errno);
+  try {
+    write_regular_file((b / "config.json").string(), config.dump(1));
+  } catch (const FileReadError& e) {
+    throw Error(LIFEHOOK_E_SYSTEM, "oci driver: write " + std::string(e.what()));
+  }
 }
 
 }  // namespace lifehook::drivers

@@ -26,17 +26,17 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 
 #include "../../handlers/exec_container.hpp"
+#include "../common/regular_file.hpp"
 #include "../context.hpp"
 #include "../errors.hpp"
 #include "../os/child.hpp"
 #include "../os/pidfd_exit.hpp"
+#include "../os/runc_state.hpp"
 #include "../os/spawn.hpp"
 #include "driver.hpp"
 #include "oci_bundle.hpp"
@@ -57,11 +57,15 @@ std::string sanitize(const std::string& s) {
   return out.substr(0, 40);
 }
 
+// The end of a container's log (the runtime's errors are last); the container's own output goes
+// there too, so the file may be of any size: only its tail is read.
 std::string tail_of_file(const std::string& path, size_t max = 2000) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
+  std::string text;
+  try {
+    text = read_regular_file_tail(path, max + 256);  // room for the trailing blanks dropped below
+  } catch (const FileReadError&) {
+    return {};
+  }
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text.size() > max ? text.substr(text.size() - max) : text;
 }
@@ -260,10 +264,13 @@ class Core : public std::enable_shared_from_this<Core> {
     std::string state_dir = options_.root + "/" + inst->id;
     int pid = -1;
     try {
-      std::ifstream in(state_dir + "/state.json");
-      if (in) pid = json::parse(in).value("init_process_pid", -1);
-    } catch (const std::exception&) {
-      pid = -1;  // being written
+      pid = runc_init_pid(state_dir + "/state.json").value_or(-1);  // -1: not recorded yet
+    } catch (const FileReadError& e) {
+      // Not the runtime's state (a FIFO, a device, a huge file): refused, never waited on here.
+      delete_container(*inst);
+      forget(key, inst);
+      return done(std::nullopt, "oci driver: the state of " + options_.runtime + " container " + inst->id +
+                                    " cannot be read: " + e.what());
     }
     if (pid > 0 && !inst->init_pidfd) {
       // From the first sight of it: `runc init` becomes the container's program (same process),

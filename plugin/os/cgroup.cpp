@@ -6,17 +6,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "../common/regular_file.hpp"
+#include "cgroup_file.hpp"
 
 namespace lifehook {
 namespace {
@@ -26,8 +27,14 @@ struct Cgroup2Mount {
   std::string root;   // which directory of the hierarchy is mounted there ("/" usually)
 };
 
+// Bounds of the /proc files read here: a node with thousands of pods has some ten thousand
+// mounts of 100-200 bytes each; /proc/self/cgroup has a line per hierarchy.
+constexpr size_t kMaxMountinfoBytes = size_t{16} << 20;
+constexpr size_t kMaxProcCgroupBytes = size_t{64} << 10;
+
+// Throws FileReadError when /proc/self/mountinfo cannot be read.
 Cgroup2Mount read_cgroup2_mount() {
-  std::ifstream in("/proc/self/mountinfo");
+  std::istringstream in(read_regular_file("/proc/self/mountinfo", kMaxMountinfoBytes));
   std::string line;
   while (std::getline(in, line)) {
     // "<id> <parent> <maj:min> <root> <mount point> <options> [optional...] - <fstype> <source> <super options>"
@@ -45,29 +52,8 @@ Cgroup2Mount read_cgroup2_mount() {
   return {};
 }
 
-// Writes a short value to a control file of a cgroup directory.
-int write_control(int dir, const char* file, const char* value) {
-  int fd = ::openat(dir, file, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  ssize_t n = ::write(fd, value, std::strlen(value));
-  int err = n < 0 ? errno : 0;
-  ::close(fd);
-  return err;
-}
-
-std::string read_control(int dir, const char* file) {
-  int fd = ::openat(dir, file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-
 bool events_flag(int dir, std::string_view key) {
-  std::string events = read_control(dir, "cgroup.events");
+  std::string events = read_cgroup_file(dir, "cgroup.events");
   std::string needle = std::string(key) + " 1";
   size_t at = 0;
   while ((at = events.find(needle, at)) != std::string::npos) {
@@ -123,25 +109,25 @@ Cgroup::~Cgroup() {
 
 std::vector<int> Cgroup::pids() const {
   std::vector<int> out;
-  std::istringstream in(read_control(dir_.get(), "cgroup.procs"));
+  std::istringstream in(read_cgroup_file(dir_.get(), "cgroup.procs"));
   int pid;
   while (in >> pid) out.push_back(pid);
   return out;
 }
 
 bool Cgroup::populated() const {
-  std::string events = read_control(dir_.get(), "cgroup.events");
+  std::string events = read_cgroup_file(dir_.get(), "cgroup.events");
   if (events.empty()) return !pids().empty();
   return events_flag(dir_.get(), "populated");
 }
 
 void Cgroup::kill_all() {
   // Linux 5.14+: one write kills every member, including ones forking right now.
-  int err = write_control(dir_.get(), "cgroup.kill", "1");
+  int err = write_cgroup_file(dir_.get(), "cgroup.kill", "1");
   if (err == 0) return;
   // Older kernels: freeze so nobody forks while we read the list, kill each, thaw (a frozen
   // process dies only once thawed).
-  bool frozen = write_control(dir_.get(), "cgroup.freeze", "1") == 0;
+  bool frozen = write_cgroup_file(dir_.get(), "cgroup.freeze", "1") == 0;
   if (frozen) wait_events(dir_.get(), "frozen", true, std::chrono::milliseconds(100));
   for (int round = 0; round < 20; ++round) {
     std::vector<int> members = pids();
@@ -149,24 +135,48 @@ void Cgroup::kill_all() {
     for (int pid : members) ::kill(pid, SIGKILL);
     if (frozen) break;  // no forks while frozen: one round is all
   }
-  if (frozen) write_control(dir_.get(), "cgroup.freeze", "0");
+  if (frozen) write_cgroup_file(dir_.get(), "cgroup.freeze", "0");
 }
 
 // ---- CgroupManager -----------------------------------------------------------------------
 
-std::string CgroupManager::find_cgroup2_mount() { return read_cgroup2_mount().point; }
+std::string CgroupManager::find_cgroup2_mount() {
+  try {
+    return read_cgroup2_mount().point;
+  } catch (const FileReadError&) {
+    return {};
+  }
+}
 
-std::string CgroupManager::own_cgroup_path() {
-  std::ifstream in("/proc/self/cgroup");
+namespace {
+// Throws FileReadError when /proc/self/cgroup cannot be read.
+std::string read_own_cgroup_path() {
+  std::istringstream in(read_regular_file("/proc/self/cgroup", kMaxProcCgroupBytes));
   std::string line;
   while (std::getline(in, line))
     if (line.rfind("0::", 0) == 0) return line.substr(3);
   return {};
 }
+}  // namespace
+
+std::string CgroupManager::own_cgroup_path() {
+  try {
+    return read_own_cgroup_path();
+  } catch (const FileReadError&) {
+    return {};
+  }
+}
 
 CgroupManager::CgroupManager(spdlog::logger& log) : log_(log) {
-  Cgroup2Mount mount = read_cgroup2_mount();
-  std::string own = own_cgroup_path();
+  Cgroup2Mount mount;
+  std::string own;
+  try {
+    mount = read_cgroup2_mount();
+    own = read_own_cgroup_path();
+  } catch (const FileReadError& e) {
+    log_.info("cgroups: {}; process trees are killed by group", e.what());
+    return;
+  }
   if (mount.point.empty() || own.empty() || own.find(" (deleted)") != std::string::npos) {
     log_.info("cgroups: no cgroup v2 hierarchy for this process; process trees are killed by group");
     return;
@@ -204,7 +214,7 @@ void CgroupManager::remove_stale() {
     int pid = std::atoi(name.c_str() + 9);
     if (pid <= 0 || pid == ::getpid()) continue;
     if (::kill(pid, 0) == 0 || errno == EPERM) continue;  // its owner still lives
-    ::rmdir((base_ + "/" + name).c_str());                 // fails harmlessly when populated
+    ::rmdir((base_ + "/" + name).c_str());                // fails harmlessly when populated
   }
   ::closedir(d);
 }

@@ -16,6 +16,8 @@
 #include <memory>
 #include <mutex>
 
+#include "cgroup_file.hpp"
+
 namespace lifehook {
 
 namespace {
@@ -42,16 +44,9 @@ void close_all_but(int a, int b) {
   close_range_raw(static_cast<unsigned>(hi + 1), ~0U);
 }
 
-void write_control(int dir, const char* file, const char* text) {
-  int fd = ::openat(dir, file, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)!::write(fd, text, std::strlen(text));
-  ::close(fd);
-}
-
 // Older kernels (no cgroup.kill, before 5.14): freeze, SIGKILL every member listed, thaw.
 void kill_members(int dir) {
-  write_control(dir, "cgroup.freeze", "1");
+  write_cgroup_file(dir, "cgroup.freeze", "1");
   for (int round = 0; round < 20; ++round) {
     int fd = ::openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
     if (fd < 0) break;
@@ -69,7 +64,7 @@ void kill_members(int dir) {
       }
     }
   }
-  write_control(dir, "cgroup.freeze", "0");
+  write_cgroup_file(dir, "cgroup.freeze", "0");
 }
 
 struct LinuxDirent64 {
@@ -95,13 +90,7 @@ int kill_cgroups(const GuardPlan& p) {
       ++found;
       int dir = ::openat(p.base_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dir < 0) continue;
-      int kill_fd = ::openat(dir, "cgroup.kill", O_WRONLY | O_CLOEXEC);
-      if (kill_fd >= 0) {
-        (void)!::write(kill_fd, "1", 1);
-        ::close(kill_fd);
-      } else {
-        kill_members(dir);
-      }
+      if (write_cgroup_file(dir, "cgroup.kill", "1") != 0) kill_members(dir);
       ::close(dir);
       // The members leave a moment after SIGKILL; then the directory can go.
       for (int i = 0; i < 200; ++i) {

@@ -17,7 +17,7 @@
 namespace lifehook {
 
 bool read_small_file(const char* path, std::string& out, int dirfd) {
-  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return false;
   out.clear();
   char buf[4096];

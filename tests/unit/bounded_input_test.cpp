@@ -2,6 +2,14 @@
 // pod options, Pod) is refused with LIFEHOOK_E_INVALID and a message naming the limit and the
 // path when it nests deeper than 64 levels, exceeds its size, repeats a key or holds a number no
 // double holds. 100 000 nested arrays used to overflow the host's stack (recursive dump).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <string>
 
 #include "api_support.hpp"
@@ -105,4 +113,39 @@ TEST(BoundedInput, PodJsonAndPodOptionsAreBounded) {
   auto [rc3, msg3] = pod_create(ctx.get(), ok_pod, options.c_str());
   EXPECT_EQ(rc3, LIFEHOOK_E_INVALID);
   EXPECT_EQ(msg3.rfind("options.x[0]", 0), 0u) << msg3.substr(0, 200);
+}
+
+// execMode "runtime" finds the container of target.pid in <runtimeRoot>/<id>/state.json: files the
+// runtime wrote, or anyone who can write into its root. A FIFO there used to block the lookup in
+// open(2) for good; a symlink to /dev/zero or a huge file is refused the same way, each named in
+// the error rather than read.
+TEST(BoundedInput, RuntimeStateThatIsNoRegularFileIsRefusedNotWaitedOn) {
+  std::string root = "/tmp/lifehook-state-input-" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  for (const char* id : {"fifo", "zero", "huge"}) std::filesystem::create_directories(root + "/" + id);
+  ASSERT_EQ(::mkfifo((root + "/fifo/state.json").c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/zero", root + "/zero/state.json");
+  std::ofstream(root + "/huge/state.json").close();
+  std::filesystem::resize_file(root + "/huge/state.json", (size_t{4} << 20) + 1);  // sparse
+  Ctx ctx;
+  json request = {{"handler", {{"exec", {{"command", {"true"}}}}}},
+                  {"target", {{"pid", ::getpid()}, {"execMode", "runtime"}, {"runtimeRoot", root}}}};
+  auto run = std::async(std::launch::async, [&] { return ctx.run(request.dump()); });
+  if (run.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    int writer = ::open((root + "/fifo/state.json").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // unblocks it
+    run.wait();
+    if (writer >= 0) ::close(writer);
+    FAIL() << "the lookup waited on the FIFO";
+  }
+  json result = run.get();
+  EXPECT_EQ(result.value("outcome", ""), "error") << result.dump();
+  std::string message = result.value("message", "");
+  EXPECT_NE(message.find("no OCI runtime container has init pid " + std::to_string(::getpid())), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(root + "/fifo/state.json: is a FIFO, not a regular file"), std::string::npos) << message;
+  EXPECT_NE(message.find(root + "/zero/state.json: is a character device, not a regular file"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(root + "/huge/state.json: is larger than 4194304 bytes (the limit"), std::string::npos)
+      << message;
+  std::filesystem::remove_all(root);
 }
