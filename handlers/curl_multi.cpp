@@ -72,7 +72,7 @@ CURLM* multi_init_cloexec() {
 // below hands it to close_lingering() instead, which does the same without blocking.
 // With a network namespace the socket is made there (a helper thread enters it, ~40 µs; see
 // plugin/os/netns_socket.hpp and PERFORMANCE.md); the FRESH_CONNECT/FORBID_REUSE every transfer gets
-// (http_transfer.cpp) guarantee that a connection made in one namespace is never reused for another transfer.
+// (curl_easy.cpp) guarantee that a connection made in one namespace is never reused for another transfer.
 curl_socket_t open_socket(void* data, curlsocktype purpose, curl_sockaddr* addr) {
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
   auto* where = static_cast<CurlMulti::SocketNamespace*>(data);

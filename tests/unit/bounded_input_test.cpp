@@ -132,9 +132,10 @@ TEST(BoundedInput, RuntimeStateThatIsNoRegularFileIsRefusedNotWaitedOn) {
                   {"target", {{"pid", ::getpid()}, {"execMode", "runtime"}, {"runtimeRoot", root}}}};
   auto run = std::async(std::launch::async, [&] { return ctx.run(request.dump()); });
   if (run.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
-    int writer = ::open((root + "/fifo/state.json").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // unblocks it
-    run.wait();
+    // Release it: a writer that comes and goes lets its open(2) return and its read see the end.
+    int writer = ::open((root + "/fifo/state.json").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (writer >= 0) ::close(writer);
+    run.wait();
     FAIL() << "the lookup waited on the FIFO";
   }
   json result = run.get();
