@@ -73,11 +73,13 @@ void Lifecycle::mark_started() {
 void Lifecycle::advance(Deferred& d) {
   SequencerInput in;
   in.started = started_;
-  in.terminating = terminating_;
+  in.terminating = terminating_ || completing_;
   in.terminal = terminal_;
   in.busy = busy_;
+  in.initialized = initialized_;
   for (const auto& c : containers_) in.containers.push_back(slot_of(c));
   SequencerDecision next = next_start(in, env_.clock.now());
+  if (next.initialized) initialized_ = true;
   if (next.start) {
     start_container(containers_[*next.start], d);
     return;
@@ -152,11 +154,15 @@ void Lifecycle::on_started(const std::string& name, drivers::InstanceId instance
     on_exit(name, instance, code, sig, d);
     return;
   }
-  if (terminating_) {
-    // Terminate arrived while the driver was starting it: stop it with what is left of the grace.
+  if (terminating_ || completing_) {
+    // Terminate arrived while the driver was starting it: stop it with what is left of the grace
+    // (a sidecar in its turn).
     c.instance.starting = false;
     busy_ = false;
-    stops_.stop(c, pod_deadline_, KillReason::PodTermination, "", d);
+    if (c.role == Role::Sidecar)
+      stop_next_sidecar(d);
+    else
+      stops_.stop(c, pod_deadline_, KillReason::PodTermination, "", d);
     return;
   }
   if (c.spec->post_start) {
@@ -281,7 +287,8 @@ void Lifecycle::instance_ended(Container& c, Deferred& d) {
     c.st.last = c.st.terminated;
     set_waiting(c, WaitingReason::PostStartHookError, c.hook.post_start_message);
   }
-  if (terminating_) {
+  if (terminating_ || (completing_ && c.role == Role::Sidecar)) {
+    stop_next_sidecar(d);
     settle();
     return;
   }
@@ -302,7 +309,38 @@ void Lifecycle::instance_ended(Container& c, Deferred& d) {
     }
   }
   advance(d);
+  if (!completing_ && c.role == Role::Main && main_containers_done()) {
+    completing_ = true;
+    sidecar_deadline_ = saturating_add(env_.clock.now(), std::chrono::milliseconds(spec_.grace_ms));
+    stop_next_sidecar(d);
+  }
   update_terminal();
+}
+
+bool Lifecycle::main_containers_done() const {
+  if (spec_.restart_policy == RestartPolicy::Always) return false;
+  for (const auto& c : containers_)
+    if (c.role == Role::Main &&
+        (!c.instance.ever_started || c.instance.alive || c.instance.starting || c.restart.restart_at))
+      return false;
+  return true;
+}
+
+void Lifecycle::stop_next_sidecar(Deferred& d) {
+  if (!terminating_ && !completing_) return;
+  for (const auto& c : containers_)
+    if (c.role != Role::Sidecar && (c.instance.alive || c.instance.starting)) return;
+  auto deadline = terminating_ ? pod_deadline_ : sidecar_deadline_;
+  for (auto it = containers_.rbegin(); it != containers_.rend(); ++it) {
+    Container& c = *it;
+    if (c.role != Role::Sidecar || (!c.instance.alive && !c.instance.starting)) continue;
+    // The last-declared sidecar still there: stop it, or wait for it (stopping, or still starting).
+    if (c.instance.alive && !c.instance.starting && c.stop.phase == StopPhase::None)
+      stops_.stop(c, deadline, terminating_ ? KillReason::PodTermination : KillReason::SidecarsDone, "", d);
+    else if (c.stop.phase != StopPhase::None)
+      stops_.stop(c, deadline, c.stop.reason, "", d);  // only moves its deadline earlier
+    return;
+  }
 }
 
 bool Lifecycle::all_stopped() const {
@@ -339,13 +377,15 @@ void Lifecycle::terminate(int64_t grace_ms, lifehook::Clock::TimePoint requested
     for (auto& c : containers_) {
       c.restart.restart_at.reset();  // nothing restarts from now on
       c.restart.timer->cancel();
-      if (c.instance.alive) stops_.stop(c, deadline, KillReason::PodTermination, "", d);
+      if (c.instance.alive && c.role != Role::Sidecar) stops_.stop(c, deadline, KillReason::PodTermination, "", d);
     }
   } else if (deadline < pod_deadline_) {
     pod_deadline_ = deadline;
     for (auto& c : containers_)
-      if (c.instance.alive) stops_.stop(c, deadline, KillReason::PodTermination, "", d);
+      if (c.instance.alive && (c.role != Role::Sidecar || c.stop.phase != StopPhase::None))
+        stops_.stop(c, deadline, c.stop.phase != StopPhase::None ? c.stop.reason : KillReason::PodTermination, "", d);
   }
+  stop_next_sidecar(d);
   settle();
 }
 
@@ -422,6 +462,7 @@ void Lifecycle::probe_result(const std::string& name, probe::ProbeType type, pro
         c.st.started = true;
         c.st.ready = c.role != Role::Init && !PodProbes::has(*c.spec, ProbeType::Readiness);
         probes_->started(name, d);
+        advance(d);  // a sidecar that started lets the init sequence go on
       } else if (v == Verdict::Failure && last) {
         kill_for_probe(c, type, d);
       }
@@ -437,8 +478,11 @@ void Lifecycle::kill_for_probe(Container& c, probe::ProbeType type, Deferred& d)
   const probe::ProbeSpec& p = *PodProbes::spec_of(*c.spec, type);
   bool restart = decide_restart(c.role, spec_.restart_policy, true).restart;
   bool liveness = type == probe::ProbeType::Liveness;
-  std::string message = "Container " + c.name() + " failed " + (liveness ? "liveness" : "startup") + " probe" +
-                        (restart ? ", will be restarted" : "");
+  // computeInitContainerActions words a sidecar's kill its own way (and always restarts it).
+  std::string message = c.role == Role::Sidecar
+                            ? "Init container " + c.name() + " failed " + (liveness ? "liveness" : "startup") + " probe"
+                            : "Container " + c.name() + " failed " + (liveness ? "liveness" : "startup") + " probe" +
+                                  (restart ? ", will be restarted" : "");
   c.probes.killed = true;
   auto grace = std::chrono::milliseconds(p.termination_grace_ms.value_or(spec_.grace_ms));
   stops_.stop(c, saturating_add(env_.clock.now(), grace),

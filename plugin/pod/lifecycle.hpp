@@ -119,6 +119,14 @@ class Lifecycle : private StopActions, private ProbeActions {
   // pod's) and restarted unless restartPolicy is Never (computePodActions).
   void kill_for_probe(Container& c, probe::ProbeType type, Deferred& d);
 
+  // Sidecars stop last: after every main and regular init container has exited, in reverse
+  // declaration order, each once the ones declared after it have exited (kubernetes#120620),
+  // within the pod's deadline. Runs when the pod terminates or its main containers are done for
+  // good (restartPolicy Never/OnFailure: the sidecars then go, and only the main containers decide
+  // the phase).
+  void stop_next_sidecar(Deferred& d);
+  bool main_containers_done() const;
+
   const PodSpec& spec_;
   LifecycleEnv env_;
   std::unique_ptr<drivers::Driver> driver_;
@@ -130,8 +138,11 @@ class Lifecycle : private StopActions, private ProbeActions {
   bool started_ = false;
   bool busy_ = false;  // one container start (with its postStart) at a time, as SyncPod does
   bool terminating_ = false;
-  bool stopped_ = false;   // terminating, every container stopped and every hook process reaped
-  bool terminal_ = false;  // Succeeded/Failed, or stopped
+  bool initialized_ = false;  // the init sequence completed once
+  bool completing_ = false;   // the main containers are done for good: the sidecars are being stopped
+  lifehook::Clock::TimePoint sidecar_deadline_{};  // the deadline of sidecar stops (pod's or completion's)
+  bool stopped_ = false;                           // terminating, every container stopped and every hook process reaped
+  bool terminal_ = false;                          // Succeeded/Failed, or stopped
   lifehook::Clock::TimePoint pod_deadline_{};
   std::optional<SysTime> start_time_;
   std::optional<SysTime> deletion_time_;

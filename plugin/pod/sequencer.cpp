@@ -8,6 +8,7 @@ SequencerSlot slot_of(const Container& c) {
   s.ever_started = c.instance.ever_started;
   s.alive = c.instance.alive;
   s.starting = c.instance.starting;
+  s.started = c.role == Role::Sidecar && c.instance.alive && !c.instance.starting && c.st.started;
   s.succeeded = c.restart.succeeded;
   s.restart_at = c.restart.restart_at;
   return s;
@@ -20,7 +21,15 @@ SequencerDecision next_start(const SequencerInput& in, std::chrono::steady_clock
   size_t i = 0;
   for (; i < in.containers.size() && in.containers[i].role != Role::Main; ++i) {
     const SequencerSlot& s = in.containers[i];
-    if (s.succeeded) continue;
+    if (in.initialized) {
+      // Initialized once: init containers are done for good; sidecars restart on their own.
+      if (s.role == Role::Sidecar && !in.busy && !s.alive && !s.starting && due(s)) {
+        d.start = i;
+        return d;
+      }
+      continue;
+    }
+    if (s.succeeded || s.started) continue;  // started: sidecars only
     // The first init container not done yet holds the sequence: wait for it, or (re)start it.
     if (!in.busy && !s.alive && !s.starting && due(s)) d.start = i;
     return d;

@@ -2,7 +2,10 @@
 // pod and the time (no processes, no clock, no locks), so the kubelet's ordering rules are
 // unit-tested directly:
 //   - init containers strictly in declaration order: the next one starts only when the one before
-//     succeeded (kuberuntime_container.go computeInitContainerActions);
+//     succeeded, or — a sidecar (restartable init container) — started: running, its postStart
+//     done and its startup probe passed (kuberuntime_container.go computeInitContainerActions);
+//   - once the pod has initialized, a sidecar that exited restarts (after its backoff) beside
+//     the main containers, never holding them;
 //   - then the main containers in declaration order, one start pipeline (driver start + postStart)
 //     at a time, as SyncPod starts containers sequentially;
 //   - a container waiting in CrashLoopBackOff starts when its restart time has come;
@@ -23,7 +26,8 @@ struct SequencerSlot {
   bool ever_started = false;
   bool alive = false;
   bool starting = false;
-  bool succeeded = false;                                           // regular init container done for good
+  bool started = false;    // running and started (postStart done, startup probe passed)
+  bool succeeded = false;  // regular init container done for good
   std::optional<std::chrono::steady_clock::time_point> restart_at;  // set: restart wanted, at that time
 };
 
@@ -32,6 +36,7 @@ struct SequencerInput {
   bool terminating = false;
   bool terminal = false;
   bool busy = false;                      // a start pipeline is in flight
+  bool initialized = false;               // the init sequence completed once (main containers ran)
   std::vector<SequencerSlot> containers;  // init containers first, then main ones, in spec order
 };
 

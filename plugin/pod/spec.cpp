@@ -214,10 +214,6 @@ PodSpec parse_pod_json(const json& j) {
   parse_list("initContainers", true, pod.init_containers);
   parse_list("containers", false, pod.containers);
   if (pod.containers.empty()) throw_invalid("spec.containers", "must contain at least one container");
-  for (const auto& c : pod.init_containers)
-    if (c.restartable)
-      throw Error(LIFEHOOK_E_UNSUPPORTED,
-                  c.path + ".restartPolicy: restartable init containers (sidecars) are not supported yet");
   return pod;
 }
 

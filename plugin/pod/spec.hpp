@@ -19,8 +19,7 @@ struct ContainerSpec {
   std::string name;
   std::string path;  // JSON path of this container, e.g. "spec.initContainers[0]" (for messages)
   bool init = false;
-  // An init container with restartPolicy: Always (a sidecar). Parsed so validation is right;
-  // the engine rejects it until sidecars are implemented.
+  // An init container with restartPolicy: Always (a sidecar, Kubernetes 1.29+).
   bool restartable = false;
   size_t index = 0;  // position within its list
   std::string image;

@@ -11,13 +11,26 @@ namespace {
 
 bool succeeded(const ContainerStatus& s) { return s.kind == StateKind::Terminated && s.terminated.exit_code == 0; }
 
-bool all_init_succeeded(const PodView& v) {
-  return std::all_of(v.init.begin(), v.init.end(), [](const ContainerStatus& s) { return succeeded(s); });
+bool regular_container_started(const PodView& v) {
+  return std::any_of(v.main.begin(), v.main.end(),
+                     [](const ContainerStatus& s) { return s.kind != StateKind::Waiting || s.last; });
 }
 
+// Regular init containers succeeded and sidecars started; or the main containers ran already
+// (a restarting sidecar does not take Initialized back: HasAnyRegularContainerStarted).
+bool all_init_succeeded(const PodView& v) {
+  if (regular_container_started(v)) return true;
+  for (size_t i = 0; i < v.init.size(); ++i)
+    if (!(v.spec->init_containers[i].restartable ? v.init[i].started : succeeded(v.init[i]))) return false;
+  return true;
+}
+
+// ContainersReady: every main container and every sidecar running and ready.
 bool all_main_ready(const PodView& v) {
-  return std::all_of(v.main.begin(), v.main.end(),
-                     [](const ContainerStatus& s) { return s.ready && s.kind == StateKind::Running; });
+  auto ready = [](const ContainerStatus& s) { return s.ready && s.kind == StateKind::Running; };
+  for (size_t i = 0; i < v.init.size(); ++i)
+    if (v.spec->init_containers[i].restartable && !ready(v.init[i])) return false;
+  return std::all_of(v.main.begin(), v.main.end(), ready);
 }
 
 json terminated_json(const TerminatedState& t) {
@@ -73,15 +86,28 @@ std::string exit_text(const json& t) {
 
 std::string compute_phase(const PodView& v) {
   const PodSpec& spec = *v.spec;
-  int pending_init = 0, failed_init = 0;
-  for (const auto& s : v.init) {
+  int pending_init = 0, failed_init = 0, running_sidecars = 0, waiting = 0;
+  for (size_t i = 0; i < v.init.size(); ++i) {
+    const auto& s = v.init[i];
+    if (spec.init_containers[i].restartable) {
+      // A sidecar never decides the phase by its exit (getPhase): running it counts as running
+      // (pending until started), never started it keeps the pod Pending.
+      if (s.kind == StateKind::Running) {
+        ++running_sidecars;
+        if (!s.started) ++pending_init;
+      } else if (s.kind == StateKind::Waiting && !s.last) {
+        ++pending_init;
+        ++waiting;
+      }
+      continue;
+    }
     if (s.kind == StateKind::Running || (s.kind == StateKind::Waiting && !s.last))
       ++pending_init;
     else if ((s.kind == StateKind::Terminated && s.terminated.exit_code != 0) ||
              (s.kind == StateKind::Waiting && s.last && s.last->exit_code != 0))
       ++failed_init;
   }
-  int running = 0, stopped = 0, succeeded_n = 0, waiting = 0;
+  int running = running_sidecars, stopped = 0, succeeded_n = 0;
   bool any_main_started = false;
   for (const auto& s : v.main) {
     switch (s.kind) {
@@ -137,6 +163,8 @@ std::string display_status(const PodSpec& spec, const json& status, bool deletio
   const json& inits = status["initContainerStatuses"];
   for (size_t i = 0; i < inits.size(); ++i) {
     const json& st = inits[i]["state"];
+    if (i < spec.init_containers.size() && spec.init_containers[i].restartable && inits[i].value("started", false))
+      continue;  // a started sidecar is done for the sequence
     if (st.contains("terminated") && st["terminated"].value("exitCode", 0) == 0) continue;
     if (st.contains("terminated")) {
       std::string r = st["terminated"].value("reason", "");
@@ -203,28 +231,34 @@ json build_status(const PodView& v, SysTime now) {
   // READY and RESTARTS columns (kubectl printPod).
   std::string disp = display_status(spec, status, v.deletion_requested);
   bool initializing = disp.rfind("Init:", 0) == 0;
-  int ready_n = 0;
-  if (!initializing)
-    for (const auto& s : v.main)
-      if (s.ready && s.kind == StateKind::Running) ++ready_n;
+  // Sidecars count in READY (when started and ready) and in its total, and their restarts in
+  // RESTARTS also once the pod is initialized (kubectl printPod, 1.29+).
+  int ready_n = 0, total = static_cast<int>(spec.containers.size());
   int restarts = 0;
   std::optional<SysTime> last_restart;
-  auto add = [&](const std::vector<ContainerStatus>& list) {
-    for (const auto& s : list) {
-      restarts += s.restart_count;
-      if (s.last && (!last_restart || s.last->finished_at > *last_restart)) last_restart = s.last->finished_at;
-    }
+  auto add = [&](const ContainerStatus& s) {
+    restarts += s.restart_count;
+    if (s.last && (!last_restart || s.last->finished_at > *last_restart)) last_restart = s.last->finished_at;
   };
-  if (initializing)
-    add(v.init);
-  else
-    add(v.main);
+  for (size_t i = 0; i < v.init.size(); ++i) {
+    bool sidecar = spec.init_containers[i].restartable;
+    if (sidecar) {
+      ++total;
+      if (v.init[i].started && v.init[i].ready) ++ready_n;
+    }
+    if (initializing || sidecar) add(v.init[i]);
+  }
+  if (!initializing)
+    for (const auto& s : v.main) {
+      if (s.ready && s.kind == StateKind::Running) ++ready_n;
+      add(s);
+    }
   std::string restarts_text = std::to_string(restarts);
   if (restarts != 0 && last_restart)
     restarts_text +=
         " (" + human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *last_restart)) + " ago)";
   status["display"] = {{"status", disp},
-                       {"ready", std::to_string(ready_n) + "/" + std::to_string(spec.containers.size())},
+                       {"ready", std::to_string(ready_n) + "/" + std::to_string(total)},
                        {"restarts", restarts_text},
                        {"restartCount", restarts}};
   return status;

@@ -22,7 +22,7 @@ import urllib.request
 
 BIN = os.environ.get("LIFEHOOK_BIN", "lifehook")
 EXAMPLES = os.environ.get("LIFEHOOK_EXAMPLES", os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-EXAMPLE_PORTS = (13306, 16379, 18080, 18081, 18082, 18083)
+EXAMPLE_PORTS = (13306, 16379, 18080, 18081, 18082, 18083, 18084)
 # A real gRPC health server on Debian's python3-grpcio (its own interpreter: /usr/bin/python3).
 GRPC_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "servers", "grpc_health_server.py")
 
@@ -197,7 +197,7 @@ class Manifests(CliTestCase):
 
     def test_examples_are_valid(self):
         for name in ("pod-initcontainer.yaml", "pod-hook-exec.yaml", "pod-handlers.yaml", "pod-grace.yaml",
-                     "pod-probe-liveness.yaml", "pod-probe-readiness.yaml"):
+                     "pod-probe-liveness.yaml", "pod-probe-readiness.yaml", "pod-sidecar.yaml"):
             r = self.cli("validate", os.path.join(EXAMPLES, name))
             self.assertEqual(r.returncode, 0, f"{name}: {r.stderr}")
             self.assertRegex(r.stdout, r"valid \(1 pod: [a-z-]+\)")
@@ -636,6 +636,22 @@ class Examples(CliTestCase):
         self.assertRegex(out, r"  Normal\s+ProbeRecovered\s+\d+s\s+kubelet\s+"
                               r"Readiness probe succeeded after \d+ failed attempts?\n")
         self.assertNotIn("failed startup probe", out)
+
+    def test_sidecar(self):
+        """A sidecar proxy: up before the app, beside it (2/2), stopped after it; the pod Completed."""
+        w = Watch(self.example("pod-sidecar.yaml"), "--events")
+        try:
+            rc, _ = w.finish(30)
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertTrue(ordered_subsequence(["Init:0/1", "Running", "Completed"], w.statuses()), w.text())
+        self.assertRegex(w.text(), r"\nsidecar-pod\s+2/2\s+Running\s")
+        self.assertRegex(w.text(), r"\nsidecar-pod\s+0/2\s+Completed\s")
+        out = w.text().split("Events:")[1]
+        started = [l.split()[-1] for l in out.splitlines() if "Started container" in l]
+        self.assertEqual(started, ["proxy", "app"])
+        self.assertRegex(out, r"  Normal\s+Killing\s+\d+s\s+kubelet\s+Stopping container proxy(\n|$)")
 
     def test_hook_exec(self):
         w = Watch(self.example("pod-hook-exec.yaml"), "--for", "3s", "--events")
