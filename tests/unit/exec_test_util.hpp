@@ -14,8 +14,9 @@
 namespace lifehook::testing {
 
 // Live (non-zombie) processes whose command line contains `marker` (e.g. "600.123" from
-// `sleep 600.123`), not counting ourselves.
-inline int count_processes_with(const std::string& marker) {
+// `sleep 600.123`), not counting ourselves. With `at_start`, only those whose command line begins
+// with it: a child that has exec'd "sleep ...", not the shell's forked copy still holding its text.
+inline int count_processes_with(const std::string& marker, bool at_start = false) {
   int count = 0;
   DIR* d = ::opendir("/proc");
   if (!d) return -1;
@@ -32,14 +33,15 @@ inline int count_processes_with(const std::string& marker) {
     std::string cmd(buf, static_cast<size_t>(n));
     for (char& c : cmd)
       if (c == '\0') c = ' ';
-    if (cmd.find(marker) != std::string::npos) ++count;
+    if (at_start ? cmd.rfind(marker, 0) == 0 : cmd.find(marker) != std::string::npos) ++count;
   }
   ::closedir(d);
   return count;
 }
 
 // SIGKILL is delivered asynchronously: give the kernel a generous moment to finish the kill.
-inline int survivors_after(const std::string& marker, std::chrono::milliseconds limit = std::chrono::milliseconds(2000)) {
+inline int survivors_after(const std::string& marker,
+                           std::chrono::milliseconds limit = std::chrono::milliseconds(2000)) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   int n = count_processes_with(marker);
   while (n > 0 && std::chrono::steady_clock::now() < deadline) {
