@@ -183,6 +183,39 @@ TEST(OciPodLifecycle, PreStopRunsBeforeTheStopSignal) {
   EXPECT_EQ(dirs.leftovers(name), "");
 }
 
+// Sidecars in runc containers: started before the main container, stopped after it on termination,
+// in reverse declaration order (kubernetes#120620).
+TEST(OciPodLifecycle, SidecarsStartFirstAndStopLastInReverseOrder) {
+  SKIP_WITHOUT_RUNC();
+  OciPodDirs dirs;
+  const std::string name = "ocipod-sidecars";
+  {
+    podtest::Ctx c;
+    json s1 = until_term("s1"), s2 = until_term("s2");
+    s1["restartPolicy"] = s2["restartPolicy"] = "Always";
+    podtest::Pod pod(c.ctx, pod_json(name, json::array({until_term("main")}), json::array({s1, s2})), dirs.options());
+    ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
+    ASSERT_TRUE(pod.poll([](const json& s) { return s["display"]["ready"] == "3/3"; }, 30000)) << joined(pod.columns);
+    EXPECT_EQ(pod.status()["display"]["status"], "Running");
+    std::this_thread::sleep_for(100ms);  // the traps are installed
+    ASSERT_EQ(lifehook_pod_terminate(pod.pod, 20000), LIFEHOOK_OK);
+    std::vector<std::string> started, killing;
+    for (const auto& e : pod.events.snapshot()) {
+      if (e["reason"] == "Started") started.push_back(e["container"]);
+      if (e["reason"] == "Killing") killing.push_back(e["container"]);
+    }
+    EXPECT_EQ(started, (std::vector<std::string>{"s1", "s2", "main"}));
+    EXPECT_EQ(killing, (std::vector<std::string>{"main", "s2", "s1"}));
+    json s = pod.status();
+    auto finished = [&](const char* list, size_t i) {
+      return s[list][i]["state"]["terminated"]["finishedAt"].get<std::string>();
+    };
+    EXPECT_LE(finished("containerStatuses", 0), finished("initContainerStatuses", 1)) << s.dump();
+    EXPECT_LE(finished("initContainerStatuses", 1), finished("initContainerStatuses", 0)) << s.dump();
+  }
+  EXPECT_EQ(dirs.leftovers(name), "");
+}
+
 // preStop longer than the grace: the hook is killed at the deadline, the stop signal goes out then
 // (the container reports it over the pod network), SIGKILL 2 s later (the kubelet's floor).
 TEST(OciPodLifecycle, PreStopLongerThanGraceSignalAtDeadlineKill2sLater) {
