@@ -11,6 +11,7 @@
 #include <set>
 
 #include "fault_support.hpp"
+#include "tests/unit/http_test_server.hpp"
 
 using namespace faults;
 
@@ -128,6 +129,57 @@ TEST_F(Network, MalformedStatusLinesFail) {
     json r = ctx.run(http_get(server.port(), 2000));
     std::string o = outcome(r);
     EXPECT_TRUE(o == "failure" || o == "success") << text << ": " << r.dump();
+  }
+}
+
+std::string https_get(int port, int timeout_ms) {
+  return json{{"handler", {{"httpGet", {{"host", "127.0.0.1"}, {"port", port}, {"path", "/"}, {"scheme", "HTTPS"}}}}},
+              {"timeoutMs", timeout_ms}}
+      .dump();
+}
+
+// TLS peers that misbehave during the handshake: a stall is a timeout, garbage, a record that
+// claims 64 KiB and closes, a bad_certificate alert and a plain-HTTP answer are failures (or the
+// kubelet's HTTP fallback), each within its timeout.
+TEST_F(Network, MisbehavingTlsHandshakesFailOrTimeOut) {
+  Ctx ctx;
+  {
+    FaultServer stall([](int fd, const std::atomic<bool>& stop) { hold(fd, stop); });
+    auto t0 = Clock::now();
+    EXPECT_EQ(outcome(ctx.run(https_get(stall.port(), 400))), "timeout");
+    EXPECT_LT(ms_since(t0), 5000);
+  }
+  const std::string answers[] = {
+      std::string("\x16\x03\x03\xff\xff", 5) + std::string(100, '\x5a'),  // a record that never completes
+      std::string("\x15\x03\x03\x00\x02\x02\x2a", 7),                     // alert: bad_certificate
+      std::string(4096, '\x00'),                                          // zeros
+      "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",            // a plain HTTP server
+  };
+  for (const std::string& answer : answers) {
+    FaultServer server([answer](int fd, const std::atomic<bool>& stop) {
+      char buf[4096];
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 2000) > 0) (void)::read(fd, buf, sizeof buf);  // the ClientHello
+      send_all(fd, answer);
+      (void)stop;
+    });
+    auto t0 = Clock::now();
+    json r = ctx.run(https_get(server.port(), 2000));
+    std::string o = outcome(r);
+    EXPECT_TRUE(o == "failure" || o == "success") << r.dump();
+    EXPECT_LT(ms_since(t0), 5000) << r.dump();
+  }
+}
+
+// A certificate that verifies nowhere (self-signed, issued to another name) is accepted, as the
+// kubelet's prober and hooks do (InsecureSkipVerify): https checks liveness, not identity.
+TEST_F(Network, BadCertificatesAreNotVerifiedAsTheKubeletDoes) {
+  lifehook::test::TestHttpsServer server;
+  if (!server.available()) GTEST_FAIL() << server.why();
+  Ctx ctx;
+  for (int i = 0; i < 3; ++i) {
+    json r = ctx.run(https_get(server.port(), 5000));
+    EXPECT_EQ(outcome(r), "success") << r.dump();
   }
 }
 
