@@ -7,9 +7,10 @@ package lifehook
 #include "shim.h"
 
 // Compile-time check: the header this package is built against must be ABI 1.x with x at least what
-// this package calls (older headers lack its functions; a newer major is another package).
-#if !defined(LIFEHOOK_ABI_MAJOR) || LIFEHOOK_ABI_MAJOR != 1 || LIFEHOOK_ABI_MINOR < 0
-#error "lifehook.io/lifehook needs lifehook.h with LIFEHOOK_ABI_MAJOR 1 (liblifehook-dev 1.x)"
+// this package declares (1.1: standalone probes; older headers lack them; a newer major is another
+// package). The loaded library may still be 1.0: the 1.1 calls go through lifehook_get_api (shim.c).
+#if !defined(LIFEHOOK_ABI_MAJOR) || LIFEHOOK_ABI_MAJOR != 1 || LIFEHOOK_ABI_MINOR < 1
+#error "lifehook.io/lifehook needs lifehook.h with LIFEHOOK_ABI_MAJOR 1 and LIFEHOOK_ABI_MINOR 1 or later (liblifehook-dev 1.1)"
 #endif
 */
 import "C"
@@ -21,6 +22,7 @@ import (
 )
 
 // ABIMajor and ABIMinorRequired: the library ABI this package is written for (major, minimum minor).
+// A 1.0 library is usable; only StartProbe needs 1.1 and returns ErrUnsupported on 1.0.
 const (
 	ABIMajor         = 1
 	ABIMinorRequired = 0

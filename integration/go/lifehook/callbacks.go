@@ -18,7 +18,7 @@ import (
 
 // The exported functions below are called by shim.c on the library's threads. Each receives the
 // cgo.Handle that was given to the library as `user`; a completion's handle is deleted here, after the
-// library's one and only call, the others when their pod or context is released.
+// library's one and only call, the others when their pod, probe or context is released.
 
 //export lifehookGoDone
 func lifehookGoDone(h C.uintptr_t, op C.uint64_t, result *C.char) {
@@ -48,6 +48,14 @@ func lifehookGoEvent(h C.uintptr_t, event *C.char) {
 	}
 	e.Raw = json.RawMessage(text)
 	cgo.Handle(h).Value().(*watcher).fn(e)
+}
+
+//export lifehookGoProbe
+func lifehookGoProbe(h C.uintptr_t, state *C.char) {
+	p := cgo.Handle(h).Value().(*Probe)
+	text := C.GoString(state)
+	<-p.ready // the first change may come before StartProbe returned: Stop and State need the handle
+	p.onChange(text)
 }
 
 // driverErrno maps a Driver's error to the errno-like value the C driver contract returns.

@@ -23,6 +23,10 @@ type Context struct {
 	c       *C.lifehook_ctx
 	logger  cgo.Handle
 	pods    map[*Pod]struct{}
+	// probes has its own lock: a probe's Stop may run in its callback, on a library thread that must
+	// not wait for mu while a RunJSON holds it.
+	probesMu sync.Mutex
+	probes   map[*Probe]struct{}
 }
 
 // ErrClosed is returned by calls on a closed Context or a destroyed Pod.
@@ -44,7 +48,7 @@ func NewContext(opts any) (*Context, error) {
 	if err := check(C.lifehook_ctx_new(copts, &c, &errp), "lifehook_ctx_new", errp); err != nil {
 		return nil, err
 	}
-	return &Context{c: c, pods: map[*Pod]struct{}{}}, nil
+	return &Context{c: c, pods: map[*Pod]struct{}{}, probes: map[*Probe]struct{}{}}, nil
 }
 
 // SetLogger routes the library's log lines at or above minLevel (0 trace ... 5 critical) to fn, called
@@ -172,10 +176,11 @@ func (x *Context) Cancel(id uint64) error {
 	return check(C.lifehook_cancel(x.c, C.uint64_t(id)), "lifehook_cancel", nil)
 }
 
-// Close destroys the context's pods, cancels all work (pending completions report Canceled), kills
+// Close stops the context's probes, destroys its pods, cancels all work (pending completions report Canceled), kills
 // and reaps every child and joins the library's threads. Must not be called from a callback.
 func (x *Context) Close() {
 	x.closing.Store(true)
+	x.stopProbes()
 	x.mu.Lock()
 	pods := make([]*Pod, 0, len(x.pods))
 	for p := range x.pods {

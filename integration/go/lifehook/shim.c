@@ -1,5 +1,6 @@
 #include "shim.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,11 @@ static void on_log(void* user, int level, const char* message) {
 }
 
 static void on_event(void* user, const char* event_json) { lifehookGoEvent((uintptr_t)user, (char*)event_json); }
+
+static void on_probe(void* user, lifehook_probe* probe, const char* state_json) {
+  (void)probe; /* the Go Probe behind the handle knows its own */
+  lifehookGoProbe((uintptr_t)user, (char*)state_json);
+}
 
 static int on_start(void* user, const char* pod_uid, const char* container_json, char** info_json, char** error) {
   return lifehookGoDriverStart((uintptr_t)user, (char*)pod_uid, (char*)container_json, info_json, error);
@@ -51,3 +57,27 @@ lifehook_driver* lifehook_go_driver_new(uintptr_t handle) {
 }
 
 char* lifehook_go_strdup(const char* s) { return strdup(s); }
+
+/* The library's table when it has the 1.1 probe functions, NULL for a 1.0 library. */
+static const struct lifehook_api* probe_api(void) {
+  const struct lifehook_api* api = lifehook_get_api(1);
+  if (!api || api->struct_size < offsetof(struct lifehook_api, probe_stop) + sizeof api->probe_stop) return NULL;
+  return api;
+}
+
+int lifehook_go_probe_start(lifehook_ctx* ctx, const char* probe, const char* target, uintptr_t handle,
+                            lifehook_probe** out, char** error) {
+  const struct lifehook_api* api = probe_api();
+  if (!api) return LIFEHOOK_E_UNSUPPORTED;
+  return api->probe_start(ctx, probe, target, handle ? on_probe : NULL, (void*)handle, out, error);
+}
+
+int lifehook_go_probe_state(lifehook_probe* probe, char** state_json) {
+  const struct lifehook_api* api = probe_api();
+  return api ? api->probe_state(probe, state_json) : LIFEHOOK_E_UNSUPPORTED;
+}
+
+void lifehook_go_probe_stop(lifehook_probe* probe) {
+  const struct lifehook_api* api = probe_api();
+  if (api) api->probe_stop(probe);
+}

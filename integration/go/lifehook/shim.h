@@ -12,4 +12,11 @@ int lifehook_go_pod_watch(lifehook_pod* pod, uintptr_t handle);
 /* A malloc'd lifehook_driver whose callbacks call the Go Driver behind handle; freed by the caller. */
 lifehook_driver* lifehook_go_driver_new(uintptr_t handle);
 char* lifehook_go_strdup(const char* s);
+/* Standalone probes through lifehook_get_api(1), so that a 1.0 library still loads (the 1.1 symbols are
+   not linked): LIFEHOOK_E_UNSUPPORTED when the loaded library's table has no probe functions.
+   handle 0: no callback (the host polls the state). */
+int lifehook_go_probe_start(lifehook_ctx* ctx, const char* probe, const char* target, uintptr_t handle,
+                            lifehook_probe** out, char** error);
+int lifehook_go_probe_state(lifehook_probe* probe, char** state_json);
+void lifehook_go_probe_stop(lifehook_probe* probe);
 #endif
