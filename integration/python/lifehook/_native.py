@@ -17,6 +17,7 @@ ABI_MINOR_REQUIRED = 0
 
 ctx_p = ctypes.c_void_p
 pod_p = ctypes.c_void_p
+probe_p = ctypes.c_void_p
 out_str = ctypes.POINTER(ctypes.c_void_p)
 
 DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p)
@@ -25,6 +26,7 @@ LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 START_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, out_str, out_str)
 SIGNAL_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int)
 REMOVE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+PROBE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, probe_p, ctypes.c_char_p)
 
 
 class Driver(ctypes.Structure):
@@ -61,6 +63,14 @@ _PROTOTYPES = {
     "lifehook_pod_destroy": (None, [pod_p]),
 }
 
+# ABI 1.1: set when the loaded library exports them (has()).
+_PROTOTYPES_1_1 = {
+    "lifehook_probe_start": (ctypes.c_int, [ctx_p, ctypes.c_char_p, ctypes.c_char_p, PROBE_FN, ctypes.c_void_p,
+                                            ctypes.POINTER(probe_p), out_str]),
+    "lifehook_probe_state": (ctypes.c_int, [probe_p, out_str]),
+    "lifehook_probe_stop": (None, [probe_p]),
+}
+
 _lock = threading.Lock()
 _lib = None
 
@@ -79,6 +89,10 @@ def lib():
             for name, (restype, argtypes) in _PROTOTYPES.items():
                 fn = getattr(loaded, name)
                 fn.restype, fn.argtypes = restype, argtypes
+            for name, (restype, argtypes) in _PROTOTYPES_1_1.items():
+                if hasattr(loaded, name):
+                    fn = getattr(loaded, name)
+                    fn.restype, fn.argtypes = restype, argtypes
             abi = loaded.lifehook_abi_version()
             major, minor = abi >> 16, abi & 0xFFFF
             if major != ABI_MAJOR or minor < ABI_MINOR_REQUIRED:

@@ -123,6 +123,9 @@ class Context:
         self._logger = logger
         self._token = next(_tokens)
         self._pods = []
+        self._probes_lock = threading.Lock()  # a probe's stop() may run on a library thread
+        self._probes = set()
+        self._closing = False
         if logger is not None:
             Context._by_token[self._token] = self
             check(lib.lifehook_ctx_set_logger(handle, _on_log, self._token, log_level), "lifehook_ctx_set_logger")
@@ -201,10 +204,42 @@ class Context:
         self._pods.append(p)
         return p
 
+    def start_probe(self, probe, target=None, on_change=None):
+        """Starts a standalone probe (ABI 1.1) and returns its Probe.
+
+        probe: one Kubernetes Probe under its Container field name, a dict or JSON text, e.g.
+        {"readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1}} (Kubernetes fields, defaults
+        and validation: InvalidError names the field path and the value). target: a request's "target"
+        ({"podIP": "127.0.0.1", ...}). on_change(state dict), if given, runs on a library thread on every
+        change of the published result, the initial one included (readiness starts "failure", liveness
+        "success", startup "unknown"); it may call the probe's state() and stop(), must not block for long
+        nor close the context. UnsupportedError with a 1.0 library.
+        """
+        from .probe import Probe
+
+        return Probe(self, probe, target, on_change)
+
+    def _add_probe(self, probe):
+        with self._probes_lock:
+            if self._closing:
+                raise ValueError("the lifehook Context is closed")
+            self._probes.add(probe)
+
+    def _remove_probe(self, probe):
+        with self._probes_lock:
+            self._probes.discard(probe)
+
     def close(self):
-        """Destroys the pods, cancels all work, kills and reaps every child, joins the library's threads."""
+        """Stops the probes, destroys the pods, cancels all work, kills and reaps every child, joins the
+        library's threads."""
         if self._handle is None:
             return
+        with self._probes_lock:
+            self._closing = True
+            probes = list(self._probes)
+        for p in probes:
+            p.stop()
+            p._stopped.wait()  # also a stop() under way on another thread
         for p in self._pods:
             p.destroy()
         self._pods.clear()
