@@ -30,7 +30,8 @@ std::string encode_non_ascii(const std::string& s) {
 
 void set_part(CURLU* u, CURLUPart part, const std::string& value, const std::string& json_path, const char* what) {
   CURLUcode rc = curl_url_set(u, part, value.c_str(), 0);
-  if (rc != CURLUE_OK) throw_invalid(json_path, std::string("is not a valid URL ") + what + ": " + curl_url_strerror(rc), value);
+  if (rc != CURLUE_OK)
+    throw_invalid(json_path, std::string("is not a valid URL ") + what + ": " + curl_url_strerror(rc), value);
 }
 
 }  // namespace
@@ -118,7 +119,11 @@ std::string utf8_excerpt(const std::string& bytes) {
   auto cont = [&](size_t k) { return k < n && (static_cast<unsigned char>(bytes[k]) & 0xC0) == 0x80; };
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(bytes[i]);
-    size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    size_t len = c < 0x80                   ? 1
+                 : (c >= 0xC2 && c <= 0xDF) ? 2
+                 : (c >= 0xE0 && c <= 0xEF) ? 3
+                 : (c >= 0xF0 && c <= 0xF4) ? 4
+                                            : 0;
     bool ok = len > 0;
     for (size_t k = 1; ok && k < len; ++k) ok = cont(i + k);
     if (ok && len == 3) {  // no overlongs, no surrogates

@@ -21,8 +21,7 @@ using CurlUrl = std::unique_ptr<CURLU, CurlUrlDeleter>;
 // scheme://host:port/path?query from the spec's parts (`path` as given in the spec, may carry
 // "?query"; a "#fragment" is dropped). IPv6 literals are bracketed. Throws Error(INVALID) naming
 // `json_path` when curl rejects a part.
-CurlUrl build_url(bool https, const std::string& host, int port, const std::string& path,
-                  const std::string& json_path);
+CurlUrl build_url(bool https, const std::string& host, int port, const std::string& path, const std::string& json_path);
 
 // Reads one part of a URL ("" when absent).
 std::string url_part(const CURLU* url, CURLUPart part);

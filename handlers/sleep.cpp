@@ -23,7 +23,6 @@ class SleepRun final : public HandlerRun, public std::enable_shared_from_this<Sl
   }
 
  private:
-
   boost::asio::steady_timer timer_;
   int64_t ms_;
   Completion complete_;

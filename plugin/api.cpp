@@ -1,7 +1,7 @@
 // The C ABI of handlers and contexts: thin glue over plugin/context.hpp.
-#include <memory>
-
 #include <spdlog/spdlog.h>
+
+#include <memory>
 
 #include "api_glue.hpp"
 #include "context.hpp"
@@ -62,7 +62,8 @@ void lifehook_ctx_free(lifehook_ctx* ctx) {
 int lifehook_ctx_set_logger(lifehook_ctx* ctx, lifehook_log_fn fn, void* user, int min_level) {
   return guarded(nullptr, [&] {
     LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
-    if (min_level < 0 || min_level > 6) throw_invalid("min_level", "must be between 0 and 6", std::to_string(min_level));
+    if (min_level < 0 || min_level > 6)
+      throw_invalid("min_level", "must be between 0 and 6", std::to_string(min_level));
     ctx->impl.set_logger(fn, user, min_level);
   });
 }
@@ -101,7 +102,8 @@ int lifehook_submit(lifehook_ctx* ctx, const char* request_json, lifehook_done_f
 int lifehook_cancel(lifehook_ctx* ctx, uint64_t op) {
   return guarded(nullptr, [&] {
     LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
-    if (!ctx->impl.cancel(op)) throw Error(LIFEHOOK_E_NOT_FOUND, "operation " + std::to_string(op) + " is not in flight");
+    if (!ctx->impl.cancel(op))
+      throw Error(LIFEHOOK_E_NOT_FOUND, "operation " + std::to_string(op) + " is not in flight");
   });
 }
 

@@ -44,8 +44,8 @@ int guarded(char** error, F&& f) noexcept {
   }
 }
 
-#define LIFEHOOK_REQUIRE_ARG(cond, name)                                   \
-  do {                                                                     \
+#define LIFEHOOK_REQUIRE_ARG(cond, name)                                                 \
+  do {                                                                                   \
     if (!(cond)) throw ::lifehook::Error(LIFEHOOK_E_INVALID, name ": must not be NULL"); \
   } while (0)
 

@@ -29,7 +29,8 @@ SignalWatch::~SignalWatch() {
 std::vector<int> SignalWatch::take() {
   std::vector<int> out;
   signalfd_siginfo info;
-  while (read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) out.push_back(static_cast<int>(info.ssi_signo));
+  while (read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+    out.push_back(static_cast<int>(info.ssi_signo));
   return out;
 }
 

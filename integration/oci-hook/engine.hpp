@@ -3,11 +3,10 @@
 // context, which kills and reaps every process the library started, so nothing outlives the hook.
 #pragma once
 
-#include <string>
+#include <lifehook/lifehook.h>
 
 #include <nlohmann/json.hpp>
-
-#include <lifehook/lifehook.h>
+#include <string>
 
 #include "hook_log.hpp"
 

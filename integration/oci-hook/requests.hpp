@@ -2,9 +2,8 @@
 // (the runtime's namespaces, or inside the container for post-start exec) and how long it may take.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "annotations.hpp"
 #include "oci_input.hpp"

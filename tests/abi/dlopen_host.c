@@ -23,7 +23,7 @@
 #include "lifehook/lifehook.h"
 
 static int failures = 0;
-static const struct lifehook_api *api = NULL;
+static const struct lifehook_api* api = NULL;
 
 #define CHECK(cond, ...)                                   \
   do {                                                     \
@@ -35,10 +35,10 @@ static const struct lifehook_api *api = NULL;
     }                                                      \
   } while (0)
 
-static int count_entries(const char *path) {
+static int count_entries(const char* path) {
   int n = 0;
-  DIR *d = opendir(path);
-  struct dirent *e;
+  DIR* d = opendir(path);
+  struct dirent* e;
   if (!d) return -1;
   while ((e = readdir(d)) != NULL)
     if (e->d_name[0] != '.') ++n;
@@ -67,7 +67,7 @@ static void snapshot_signals(void (*out[MAX_SIGNAL])(int), int flags[MAX_SIGNAL]
   }
 }
 
-static void compare_signals(const char *when, void (*before[MAX_SIGNAL])(int), int before_flags[MAX_SIGNAL]) {
+static void compare_signals(const char* when, void (*before[MAX_SIGNAL])(int), int before_flags[MAX_SIGNAL]) {
   void (*now[MAX_SIGNAL])(int);
   int now_flags[MAX_SIGNAL], sig;
   snapshot_signals(now, now_flags);
@@ -78,7 +78,7 @@ static void compare_signals(const char *when, void (*before[MAX_SIGNAL])(int), i
 
 /* ---- servers on 127.0.0.1 ------------------------------------------------------------------ */
 
-static int listen_loopback(int *port) {
+static int listen_loopback(int* port) {
   struct sockaddr_in a;
   socklen_t len = sizeof a;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -86,8 +86,8 @@ static int listen_loopback(int *port) {
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
-      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+  if (bind(fd, (struct sockaddr*)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+      getsockname(fd, (struct sockaddr*)&a, &len) != 0) {
     close(fd);
     return -1;
   }
@@ -103,12 +103,12 @@ struct responder {
   int served;
 };
 
-static void *respond_loop(void *arg) {
-  struct responder *r = (struct responder *)arg;
+static void* respond_loop(void* arg) {
+  struct responder* r = (struct responder*)arg;
   while (r->remaining-- > 0) {
     char buf[4096];
     size_t got = 0;
-    const char *reply;
+    const char* reply;
     int c = accept(r->fd, NULL, NULL);
     if (c < 0) break;
     while (got < sizeof buf - 1) { /* read up to the end of the headers */
@@ -133,7 +133,7 @@ static void *respond_loop(void *arg) {
 /* ---- calls through the table ------------------------------------------------------------------ */
 
 /* Runs one request; returns the result JSON (caller frees with api->free_fn) or NULL. */
-static char *run(lifehook_ctx *ctx, const char *request) {
+static char* run(lifehook_ctx* ctx, const char* request) {
   char *result = NULL, *error = NULL;
   int rc = api->run(ctx, request, &result, &error);
   CHECK(rc == LIFEHOOK_OK, "run %s: %s: %s", request, api->status_name(rc), error ? error : "");
@@ -141,8 +141,8 @@ static char *run(lifehook_ctx *ctx, const char *request) {
   return result;
 }
 
-static void expect(lifehook_ctx *ctx, const char *request, const char *want1, const char *want2) {
-  char *result = run(ctx, request);
+static void expect(lifehook_ctx* ctx, const char* request, const char* want1, const char* want2) {
+  char* result = run(ctx, request);
   printf("%s\n  -> %s\n", request, result ? result : "(none)");
   CHECK(result && strstr(result, want1), "%s: result lacks %s", request, want1);
   CHECK(!want2 || (result && strstr(result, want2)), "%s: result lacks %s", request, want2);
@@ -155,9 +155,9 @@ struct done_state {
   char outcome[64];
 };
 
-static void on_done(void *user, uint64_t op, const char *result_json) {
-  struct done_state *s = (struct done_state *)user;
-  const char *o = strstr(result_json, "\"outcome\":\"");
+static void on_done(void* user, uint64_t op, const char* result_json) {
+  struct done_state* s = (struct done_state*)user;
+  const char* o = strstr(result_json, "\"outcome\":\"");
   (void)op;
   pthread_mutex_lock(&s->mu);
   s->calls++;
@@ -170,11 +170,11 @@ static void on_done(void *user, uint64_t op, const char *result_json) {
   pthread_mutex_unlock(&s->mu);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   void *lib, *sym;
-  const struct lifehook_api *(*get_api)(uint32_t);
-  lifehook_ctx *ctx = NULL;
-  char *error = NULL;
+  const struct lifehook_api* (*get_api)(uint32_t);
+  lifehook_ctx* ctx = NULL;
+  char* error = NULL;
   char req[512];
   int threads_before, fds_before, tcp_port = 0, http_port = 0, closed_port = 0, tcp_fd, http_fd, rc;
   struct responder responder;

@@ -3,10 +3,10 @@
 #include "lifehook/lifehook.h" /* include guard */
 
 /* Use the types so that a broken declaration cannot hide behind "unused". */
-const char *header_c99_check(const struct lifehook_api *api, lifehook_ctx *ctx, lifehook_pod *pod,
-                             lifehook_driver *driver);
-const char *header_c99_check(const struct lifehook_api *api, lifehook_ctx *ctx, lifehook_pod *pod,
-                             lifehook_driver *driver) {
+const char* header_c99_check(const struct lifehook_api* api, lifehook_ctx* ctx, lifehook_pod* pod,
+                             lifehook_driver* driver);
+const char* header_c99_check(const struct lifehook_api* api, lifehook_ctx* ctx, lifehook_pod* pod,
+                             lifehook_driver* driver) {
   lifehook_status s = LIFEHOOK_E_NOMEM;
   (void)ctx;
   (void)pod;

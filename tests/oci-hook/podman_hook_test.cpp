@@ -1,9 +1,9 @@
 // The hook through podman --hooks-dir with the shipped hooks.d files (root only).
-#include <filesystem>
-#include <thread>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/bundle.hpp"
 #include "support/loopback.hpp"

@@ -1,9 +1,9 @@
 // The hook under real runc (root only): config.json hooks pointing at the built binary, a
 // busybox-static container on the host network, loopback endpoints run by the test.
-#include <thread>
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/bundle.hpp"
 #include "support/loopback.hpp"

@@ -50,8 +50,10 @@ inline ExecOutcome exec_in_container(int pid, const std::string& bundle, const s
   siginfo_t info{};
   while (::waitid(P_PID, static_cast<id_t>(s.spawned.pid), &info, WEXITED | __WALL) < 0 && errno == EINTR) {
   }
-  if (info.si_code == CLD_EXITED) r.exit_code = info.si_status;
-  else r.signal = info.si_status;
+  if (info.si_code == CLD_EXITED)
+    r.exit_code = info.si_status;
+  else
+    r.signal = info.si_status;
   return r;
 }
 

@@ -29,9 +29,9 @@ void expect_parity(const RuncContainer& c, const std::string& script = kProbe) {
   EXPECT_EQ(ours.out, theirs);
   if (std::getenv("LIFEHOOK_TEST_VERBOSE")) std::cerr << "runc exec and container exec both gave:\n" << ours.out;
   // The comparison must cover what it claims to cover.
-  for (const char* key : {"Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
-                          "NoNewPrivs:", "Seccomp:", "/proc/self/ns/mnt", "/proc/self/ns/pid", "/proc/self/ns/net",
-                          "0::/"})
+  for (const char* key :
+       {"Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:",
+        "/proc/self/ns/mnt", "/proc/self/ns/pid", "/proc/self/ns/net", "0::/"})
     EXPECT_NE(ours.out.find(key), std::string::npos) << key << " missing in:\n" << ours.out;
 }
 

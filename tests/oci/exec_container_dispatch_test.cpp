@@ -65,7 +65,8 @@ TEST(ExecDispatch, ContainerAndRuntimeModesRunInsideTheContainer) {
                                 struct stat st;
                                 ::stat(("/proc/" + std::to_string(c.pid()) + "/ns/mnt").c_str(), &st);
                                 return st.st_ino;
-                              }()) + "]";
+                              }()) +
+                              "]";
   for (const char* mode : {"container", "runtime"}) {
     t.exec_mode = mode;
     Launched r = launch(t, probe);

@@ -3,11 +3,10 @@
 // private runtime root and always killed, deleted and removed again (also when a test fails).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace lifehook::testing {
 
@@ -15,8 +14,8 @@ namespace lifehook::testing {
 std::string oci_skip_reason();
 
 // Skips a test, saying why, where runc cannot run (not root, no runc).
-#define SKIP_WITHOUT_RUNC()                                                                  \
-  do {                                                                                       \
+#define SKIP_WITHOUT_RUNC()                                                                          \
+  do {                                                                                               \
     if (std::string why = ::lifehook::testing::oci_skip_reason(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)
 
@@ -35,10 +34,10 @@ struct BundleOptions {
   // runc's default spec (AUDIT_WRITE, KILL, NET_BIND_SERVICE).
   std::optional<std::vector<std::string>> capabilities;
   bool no_new_privileges = true;
-  nlohmann::json seccomp;      // null: none; else linux.seccomp
-  nlohmann::json rlimits;      // null: runc's default (NOFILE 1024)
-  bool user_namespace = false;  // run in a new user namespace mapping 0..65535 to 100000..
-  std::string network_ns_path;  // join this network namespace instead of a new one
+  nlohmann::json seccomp;        // null: none; else linux.seccomp
+  nlohmann::json rlimits;        // null: runc's default (NOFILE 1024)
+  bool user_namespace = false;   // run in a new user namespace mapping 0..65535 to 100000..
+  std::string network_ns_path;   // join this network namespace instead of a new one
   nlohmann::json extra_process;  // merged into process (e.g. apparmorProfile)
 };
 

@@ -1,5 +1,6 @@
 // The exec handler end to end through a Context: real processes, real pipes, real kills.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <future>
 #include <mutex>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "exec_test_util.hpp"
 #include "handlers/model.hpp"
@@ -212,7 +211,8 @@ TEST(Exec, ContainerModeWithoutItsBundleIsAnError) {
 }
 
 TEST(Exec, HostIgnoringSigchldStillGetsADefinedResult) {
-  struct sigaction ign {}, old{};
+  struct sigaction ign {
+  }, old{};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGCHLD, &ign, &old);
   Context ctx(ContextOptions{});

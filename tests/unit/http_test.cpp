@@ -3,6 +3,7 @@
 // concurrency, cancel and context shutdown.
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -15,8 +16,6 @@
 #include <cstdlib>
 #include <future>
 #include <mutex>
-
-#include <gtest/gtest.h>
 
 #include "handlers/http_request.hpp"
 #include "http_test_server.hpp"
@@ -112,7 +111,10 @@ TEST(HttpRequest, HeaderPlanFollowsTheKubelet) {
 
 TEST(HttpRequest, Utf8ExcerptReplacesInvalidBytes) {
   EXPECT_EQ(utf8_excerpt("ok \xC3\xA9"), "ok \xC3\xA9");
-  EXPECT_EQ(utf8_excerpt("a\xFF" "b\xC3"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(utf8_excerpt("a\xFF"
+                         "b\xC3"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
 }
 
 TEST(HttpRequest, MissingHostIsInvalid) {
@@ -405,7 +407,8 @@ TEST(HttpGet, SocketsAreCloseOnExecWithLinger) {
     if (fd <= 2 || fd == dirfd(dir)) continue;
     char link[128] = {};
     std::string path = std::string("/proc/self/fd/") + e->d_name;
-    if (readlink(path.c_str(), link, sizeof link - 1) <= 0 || std::string_view(link).substr(0, 7) != "socket:") continue;
+    if (readlink(path.c_str(), link, sizeof link - 1) <= 0 || std::string_view(link).substr(0, 7) != "socket:")
+      continue;
     EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC) << "socket fd " << fd << " is inherited by exec";
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
@@ -551,8 +554,8 @@ TEST(HttpGet, HttpsToAPlainHttpServerFallsBackToHttp) {
   Result r = run(ctx, request(spec, 5000, "postStart"));
   EXPECT_EQ(r.outcome, Outcome::Success) << text(r);
   EXPECT_EQ(r.output.value_or(""), "plain");
-  std::string expected = "request to HTTPS 127.0.0.1:" + std::to_string(server.port()) +
-                         " got HTTP response, retry with HTTP succeeded";
+  std::string expected =
+      "request to HTTPS 127.0.0.1:" + std::to_string(server.port()) + " got HTTP response, retry with HTTP succeeded";
   EXPECT_TRUE(has_warning(r, expected)) << text(r);
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 2u);

@@ -293,8 +293,10 @@ class TestHttpsServer {
     }
     dir_ = tmpl;
     std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem", script = dir_ + "/server.py";
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
-                      " -keyout " + key + " -out " + cert + " >/dev/null 2>&1";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
+        " -keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) {
       fail("openssl could not make a certificate");
       return;

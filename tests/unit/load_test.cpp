@@ -15,17 +15,18 @@ namespace {
 // Accepts and closes connections until stopped, so the listener's queue never fills.
 class Acceptor {
  public:
-  explicit Acceptor(const Listener& l) : thread_([this, fd = l.fd()] {
-      while (!stop_) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 20) != 1) continue;
-        int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) {
-          ::close(c);
-          ++accepted_;
-        }
-      }
-    }) {}
+  explicit Acceptor(const Listener& l)
+      : thread_([this, fd = l.fd()] {
+          while (!stop_) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 20) != 1) continue;
+            int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c >= 0) {
+              ::close(c);
+              ++accepted_;
+            }
+          }
+        }) {}
   ~Acceptor() {
     stop_ = true;
     thread_.join();
@@ -97,9 +98,10 @@ TEST(Load, ThousandHandlersFromEightThreadsOnTwoLoopThreads) {
   ASSERT_TRUE(eventually([&] { return tally.total.load() >= kTotal; }, std::chrono::seconds(30)));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a second call would show up now
 
-  std::printf("1000 handlers (500 sleep 200 ms, 500 tcpSocket) from 8 threads: all done in %.0f ms; "
-              "max library threads %d; connections accepted %d\n",
-              all_done_ms, max_loop_threads, acceptor.accepted());
+  std::printf(
+      "1000 handlers (500 sleep 200 ms, 500 tcpSocket) from 8 threads: all done in %.0f ms; "
+      "max library threads %d; connections accepted %d\n",
+      all_done_ms, max_loop_threads, acceptor.accepted());
   EXPECT_EQ(submit_failures.load(), 0);
   EXPECT_LE(max_loop_threads, 3);
   EXPECT_GE(max_loop_threads, 2);

@@ -107,7 +107,9 @@ TEST(PodLifecycle, InitContainerRetriesWithBackoff) {
   ASSERT_TRUE(pod.poll([](const json& s) {
     const json& st = s["initContainerStatuses"][0]["state"];
     return st.contains("waiting") && st["waiting"]["reason"] == "CrashLoopBackOff";
-  })) << pod.status().dump() << "\nstarts:\n" << read_file(dir + "/starts");
+  })) << pod.status().dump()
+      << "\nstarts:\n"
+      << read_file(dir + "/starts");
   json s = pod.status();
   EXPECT_EQ(s["display"]["status"], "Init:CrashLoopBackOff");
   EXPECT_EQ(s["initContainerStatuses"][0]["restartCount"], 1);

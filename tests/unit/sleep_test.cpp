@@ -36,7 +36,8 @@ TEST(Sleep, CancelGivesCanceled) {
   };
   std::pair<std::atomic<bool>*, std::string*> user{&done, &result};
   uint64_t op = 0;
-  ASSERT_EQ(lifehook_submit(ctx.get(), R"({"handler":{"sleep":{"seconds":30}}})", cb, &user, &op, nullptr), LIFEHOOK_OK);
+  ASSERT_EQ(lifehook_submit(ctx.get(), R"({"handler":{"sleep":{"seconds":30}}})", cb, &user, &op, nullptr),
+            LIFEHOOK_OK);
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(lifehook_cancel(ctx.get(), op), LIFEHOOK_OK);

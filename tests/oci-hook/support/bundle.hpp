@@ -4,11 +4,10 @@
 // --root. The destructor runs `runc delete -f` and removes everything, also after a failed test.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "process.hpp"
 
