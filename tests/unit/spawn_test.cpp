@@ -152,7 +152,9 @@ TEST(Spawn, SignalGroupReachesTheWholeProcessGroup) {
   SpawnSpec spec;
   spec.argv = {"sh", "-c", "sleep 600.301 & sleep 600.301 & wait"};
   auto child = std::make_shared<Child>(boost::asio::make_strand(io), spawn_process(spec), nullptr);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Until both sleeps have exec'd (before that the shell's forked copies match too, or read empty).
+  for (int i = 0; i < 200 && count_processes_with("sleep 600.301", true) < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(count_processes_with("600.301"), 3);
   child->signal_group(SIGTERM);
   ExitStatus st;
@@ -189,6 +191,10 @@ TEST(Spawn, LeftoversOfAnExitedLeaderAreKilledWithoutCgroup) {
   child->async_wait([&](const ExitStatus& s) { st = s; });
   io.run_for(std::chrono::seconds(5));
   EXPECT_EQ(st.exit_code, 0);
+  // The leftover may be in the middle of its execve (its command line then reads empty): wait for
+  // it to show, it cannot go away by itself.
+  for (int i = 0; i < 200 && count_processes_with("600.303") != 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(count_processes_with("600.303"), 1);
   child->kill_tree();
   EXPECT_EQ(survivors_after("600.303"), 0);
