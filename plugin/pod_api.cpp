@@ -12,6 +12,7 @@
 #include "context.hpp"
 #include "drivers/driver.hpp"
 #include "pod/pod.hpp"
+#include "pod/validate.hpp"
 
 namespace lifehook {
 Context& context_of(lifehook_ctx* ctx);  // plugin/api.cpp
@@ -35,6 +36,47 @@ std::shared_ptr<pod::Pod> engine(lifehook_pod* handle) {
   return handle->pod;
 }
 
+// The host's driver when given, else the built-in one named in the options.
+pod::DriverFactory driver_factory(const pod::PodOptions& options, const lifehook_driver* driver) {
+  if (driver) {
+    // The host's struct may be freed after this call, and may be older (smaller) than ours.
+    lifehook_driver copy{};
+    std::memcpy(&copy, driver, std::min<size_t>(driver->struct_size, sizeof copy));
+    return [copy](drivers::DriverEnv env) { return drivers::make_host_driver(copy, std::move(env)); };
+  }
+  std::string name = options.driver;
+  json raw = options.raw;
+  return [name, raw](drivers::DriverEnv env) { return drivers::make_builtin_driver(name, std::move(env), raw); };
+}
+
+// Everything lifehook_pod_create checks, every problem at once, and every field ignored.
+pod::Validation validate(Context& c, const char* pod_json, const char* options_json, const lifehook_driver* driver) {
+  pod::Problems problems;
+  pod::PodOptions options;
+  pod::PodSpec spec;
+  pod::Validation v;
+  bool options_ok = pod::Problems::step(&problems, [&] { options = pod::parse_pod_options(options_json); });
+  pod::Problems::step(&problems, [&] { spec = pod::parse_pod(pod_json, &problems); });
+  if (options_ok) {
+    std::unique_ptr<drivers::Driver> d;
+    // The driver is made, never started: it only answers questions about the spec.
+    pod::Problems::step(&problems, [&] {
+      d = driver_factory(options,
+                         driver)(drivers::DriverEnv{c, spec, [](const std::string&, drivers::InstanceId, int, int) {}});
+    });
+    if (d) {
+      if (!spec.containers.empty() || !spec.init_containers.empty()) {
+        std::vector<pod::Finding> more;
+        pod::check_with_driver(spec, *d, problems.list, more);
+        problems.list.insert(problems.list.end(), more.begin(), more.end());
+      }
+      v.warnings = pod::unimplemented_fields(spec, *d);
+    }
+  }
+  v.problems = std::move(problems.list);
+  return v;
+}
+
 }  // namespace
 
 extern "C" {
@@ -49,19 +91,7 @@ int lifehook_pod_create(lifehook_ctx* ctx, const char* pod_json, const char* opt
     Context& c = context_of(ctx);
     pod::PodOptions options = pod::parse_pod_options(options_json);
     pod::PodSpec spec = pod::parse_pod(pod_json);
-    pod::DriverFactory factory;
-    if (driver) {
-      // The host's struct may be freed after this call, and may be older (smaller) than ours.
-      lifehook_driver copy{};
-      std::memcpy(&copy, driver, std::min<size_t>(driver->struct_size, sizeof copy));
-      factory = [copy](drivers::DriverEnv env) { return drivers::make_host_driver(copy, std::move(env)); };
-    } else {
-      std::string name = options.driver;
-      json raw = options.raw;
-      factory = [name, raw](drivers::DriverEnv env) {
-        return drivers::make_builtin_driver(name, std::move(env), raw);
-      };
-    }
+    pod::DriverFactory factory = driver_factory(options, driver);
     auto handle = std::make_unique<lifehook_pod>();
     handle->ctx = &c;
     handle->pod = pod::Pod::create(c, std::move(spec), std::move(options), std::move(factory));
@@ -122,6 +152,31 @@ int lifehook_pod_container_exited(lifehook_pod* pod, const char* container_name,
       throw_invalid("exit_code", "must be between 0 and 255 (-1: unknown)", std::to_string(exit_code));
     if (signal < 0 || signal > 64) throw_invalid("signal", "must be between 0 and 64", std::to_string(signal));
     engine(pod)->container_exited(container_name, exit_code, signal);
+  });
+}
+
+int lifehook_pod_validate(lifehook_ctx* ctx, const char* pod_json, const char* options_json,
+                          const lifehook_driver* driver, char** report_json) {
+  if (report_json) *report_json = nullptr;
+  int status = LIFEHOOK_OK;
+  int rc = guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    LIFEHOOK_REQUIRE_ARG(pod_json, "pod_json");
+    LIFEHOOK_REQUIRE_ARG(report_json, "report_json");
+    pod::Validation v = validate(context_of(ctx), pod_json, options_json, driver);
+    if (!v.problems.empty()) status = v.problems.front().status;
+    std::string s = pod::validation_json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+    *report_json = dup_c_string(s);
+    if (!*report_json) throw std::bad_alloc();
+  });
+  return rc != LIFEHOOK_OK ? rc : status;
+}
+
+int lifehook_pod_set_condition(lifehook_pod* pod, const char* condition_json) {
+  return guarded(nullptr, [&] {
+    LIFEHOOK_REQUIRE_ARG(condition_json, "condition_json");
+    json c = pod::parse_host_condition(condition_json);
+    engine(pod)->set_condition(std::move(c));
   });
 }
 

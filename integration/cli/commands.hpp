@@ -1,6 +1,8 @@
 // The four commands of `lifehook`; main.cpp parses arguments into these options.
 #pragma once
 
+#include <lifehook/lifehook.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -53,9 +55,11 @@ int version_command();
 
 // ---- shared by run and validate ----
 
-// Loads FILE and runs the structural checks; prints every problem ("FILE:LINE: PATH: MESSAGE")
-// to stderr. Returns false when there was any problem.
-bool load_and_check(const std::string& file, const std::string& driver, LoadedManifests& out);
+// Loads FILE and validates every pod with the library (lifehook_pod_validate, for these pod
+// options); prints every problem ("FILE:LINE: PATH: MESSAGE") and every warning ("FILE:LINE:
+// warning: PATH: MESSAGE") to stderr. Returns false when there was any problem.
+bool load_and_validate(lifehook_ctx* ctx, const std::string& file, const std::string& options_json,
+                       LoadedManifests& out);
 
 // Prints one library error about `pod`, with the YAML line of the JSON path it names.
 void print_library_problem(const LoadedManifests& m, const PodManifest& pod, const std::string& message);

@@ -88,15 +88,18 @@ class Runner {
   explicit Runner(const RunOptions& o) : options_(o) {}
 
   int run() {
-    LoadedManifests manifests;
-    if (!load_and_check(options_.file, options_.driver, manifests)) return kExitBadInput;
+    std::optional<std::string> options_json = pod_options_json(options_.driver, options_.driver_options);
+    if (!options_json) return kExitBadInput;
     // Writing to a closed pipe must not kill us while containers run (we stop them instead).
     signal(SIGPIPE, SIG_IGN);
     SignalWatch signals;  // before the library's threads exist
     CtxPtr ctx = make_context(options_.verbosity);
     if (!ctx) return kExitFailed;
+    LoadedManifests manifests;
+    // Every problem, and every field that will be ignored, before anything starts.
+    if (!load_and_validate(ctx.get(), options_.file, *options_json, manifests)) return kExitBadInput;
 
-    int rc = create_pods(ctx.get(), manifests);
+    int rc = create_pods(ctx.get(), manifests, *options_json);
     if (rc != kExitOk) return rc;
     std::vector<std::string> names;
     for (const auto& p : pods_) names.push_back(p.name);
@@ -117,10 +120,7 @@ class Runner {
   }
 
  private:
-  int create_pods(lifehook_ctx* ctx, const LoadedManifests& manifests) {
-    std::optional<std::string> options_json = pod_options_json(options_.driver, options_.driver_options);
-    if (!options_json) return kExitBadInput;
-    const std::string& opts = *options_json;
+  int create_pods(lifehook_ctx* ctx, const LoadedManifests& manifests, const std::string& opts) {
     pods_.reserve(manifests.pods.size());  // WatchTarget addresses must stay put
     for (const auto& m : manifests.pods) {
       lifehook_pod* raw = nullptr;

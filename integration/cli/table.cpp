@@ -13,7 +13,9 @@ std::string text_of(const json& v) {
   return v.dump();
 }
 
-std::string pad(const std::string& s, size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
+std::string pad(const std::string& s, size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
 
 // kubectl's printer tabwriter: minwidth 6, padding 3.
 size_t column(size_t text_width) { return std::max<size_t>(6, text_width + 3); }
@@ -29,7 +31,8 @@ void fill_from_container_statuses(const json& status, StatusRow& row) {
   long long restarts = 0;
   for (const auto& c : *cs) {
     if (c.value("ready", false)) ++ready;
-    if (c.contains("restartCount") && c["restartCount"].is_number_integer()) restarts += c["restartCount"].get<long long>();
+    if (c.contains("restartCount") && c["restartCount"].is_number_integer())
+      restarts += c["restartCount"].get<long long>();
   }
   if (row.ready.empty()) row.ready = std::to_string(ready) + "/" + std::to_string(cs->size());
   if (row.restarts.empty()) row.restarts = std::to_string(restarts);
@@ -87,16 +90,44 @@ std::string event_line(const std::string& pod_name, const json& event) {
          event.value("message", "");
 }
 
+namespace {
+
+// "5s" since `field` of the event, "<unknown>" when it has none.
+std::string age_of(const json& e, const char* key, std::chrono::system_clock::time_point now) {
+  if (!e.contains(key) || !e[key].is_string()) return "<unknown>";
+  auto t = parse_rfc3339(e[key].get<std::string>());
+  if (!t) return "<unknown>";
+  return human_duration(std::chrono::duration_cast<std::chrono::milliseconds>(now - *t));
+}
+
+}  // namespace
+
 std::string events_table(const std::vector<json>& events, std::chrono::system_clock::time_point now) {
   if (events.empty()) return "Events:  <none>\n";
+  // Every occurrence of a repeated event arrives with its series' count: keep the latest of each
+  // series (type, reason, container, message), in the order of their last occurrence, as
+  // kubectl describe lists Event objects sorted by lastTimestamp.
+  std::vector<json> series;
+  for (const auto& e : events) {
+    auto same = [&](const json& s) {
+      for (const char* k : {"type", "reason", "container", "message"})
+        if (s.value(k, "") != e.value(k, "")) return false;
+      return true;
+    };
+    auto it = std::find_if(series.begin(), series.end(), same);
+    if (it != series.end()) series.erase(it);
+    series.push_back(e);
+  }
   std::vector<std::vector<std::string>> rows = {{"Type", "Reason", "Age", "From", "Message"},
                                                 {"----", "------", "----", "----", "-------"}};
-  for (const auto& e : events) {
-    std::string age = "<unknown>";
-    if (e.contains("time") && e["time"].is_string()) {
-      if (auto t = parse_rfc3339(e["time"].get<std::string>()))
-        age = human_duration(std::chrono::duration_cast<std::chrono::milliseconds>(now - *t));
-    }
+  for (const auto& e : series) {
+    const char* first = e.contains("firstTimestamp") ? "firstTimestamp" : "time";
+    const char* last = e.contains("lastTimestamp") ? "lastTimestamp" : "time";
+    long long count = e.contains("count") && e["count"].is_number_integer() ? e["count"].get<long long>() : 1;
+    // kubectl describe: "<since last> (x<count> over <since first>)" for a repeated event.
+    std::string age =
+        count > 1 ? age_of(e, last, now) + " (x" + std::to_string(count) + " over " + age_of(e, first, now) + ")"
+                  : age_of(e, first, now);
     rows.push_back({e.value("type", "Normal"), e.value("reason", ""), age, "kubelet", e.value("message", "")});
   }
   // describe's tabwriter: padding 2, no minimum width.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "../../handlers/model.hpp"
 #include "../pod/spec.hpp"
@@ -58,6 +59,10 @@ class Driver {
   virtual const char* name() const = 0;
   // Rejects pods this driver cannot run (Error(LIFEHOOK_E_INVALID) naming the JSON path).
   virtual void validate(const pod::PodSpec& pod) const = 0;
+  // The Container fields beyond the engine's own that this driver acts on, as paths relative to
+  // the Container ("securityContext.runAsUser"; "spec.X" for a Pod spec field). Every other
+  // field is a warning of lifehook_pod_validate and in the status (plugin/pod/validate.cpp).
+  virtual std::vector<std::string> implemented_fields() const { return {}; }
   // Starts one container instance. A start may take time (pulling, runc): it may complete later.
   virtual void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) = 0;
   // Sends a signal to the instance's main process (the stop signal). Never blocks for long.

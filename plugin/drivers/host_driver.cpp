@@ -41,6 +41,8 @@ class HostDriver final : public Driver {
   }
 
   const char* name() const override { return "host"; }
+  // The host receives the whole Container JSON and decides about its fields itself.
+  std::vector<std::string> implemented_fields() const override { return {"*"}; }
   void validate(const pod::PodSpec&) const override {}
   bool reports_exits() const override { return false; }
 

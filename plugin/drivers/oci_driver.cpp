@@ -409,6 +409,15 @@ class OciDriver final : public Driver {
     for (const auto& c : pod.init_containers) validate_oci_container(c);
     for (const auto& c : pod.containers) validate_oci_container(c);
   }
+  std::vector<std::string> implemented_fields() const override {
+    // plugin/drivers/oci_bundle.cpp (privileged: true is refused there)
+    return {"securityContext.runAsUser",
+            "securityContext.runAsGroup",
+            "securityContext.capabilities",
+            "securityContext.allowPrivilegeEscalation",
+            "securityContext.readOnlyRootFilesystem",
+            "securityContext.privileged"};
+  }
   void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) override {
     core_->start(c, instance, std::move(done));
   }

@@ -17,15 +17,29 @@ std::string rfc3339_ms(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string event_json(const Event& e, const std::string& pod_name) {
-  nlohmann::json j = {{"type", e.type},           {"reason", e.reason}, {"message", e.message},
-                      {"container", e.container}, {"pod", pod_name},    {"time", rfc3339_ms(e.time)}};
+std::string event_json(const Event& e, const std::string& pod_name, int count,
+                       std::optional<std::chrono::system_clock::time_point> first) {
+  nlohmann::json j = {{"type", e.type},
+                      {"reason", e.reason},
+                      {"message", e.message},
+                      {"container", e.container},
+                      {"pod", pod_name},
+                      {"time", rfc3339_ms(e.time)},
+                      {"count", count},
+                      {"firstTimestamp", rfc3339_ms(first.value_or(e.time))},
+                      {"lastTimestamp", rfc3339_ms(e.time)}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // messages may hold any bytes
 }
 
 void EventLog::add(Event e) {
-  std::string text = event_json(e, pod_name_);
   std::lock_guard<std::mutex> lock(mu_);
+  std::string key = e.type + '\0' + e.reason + '\0' + e.container + '\0' + e.message;
+  auto it = series_.find(key);
+  if (it == series_.end()) {
+    if (series_.size() >= kMaxSeries) series_.clear();  // a pod with 4096 distinct events: start counting anew
+    it = series_.emplace(std::move(key), std::make_pair(0, e.time)).first;
+  }
+  std::string text = event_json(e, pod_name_, ++it->second.first, it->second.second);
   events_.push_back(std::move(text));
   if (events_.size() > kMaxKept) {
     events_.pop_front();

@@ -43,7 +43,7 @@ bool Hooks::completed(Container& c, HookKind kind, uint64_t op) {
   return true;
 }
 
-std::string hook_failure_message(const ContainerSpec& c, const HandlerSpec& h, const Result& r,
+std::string hook_failure_message(const ContainerSpec& c, const char* hook, const HandlerSpec& h, const Result& r,
                                  const std::string& pod) {
   std::string who = " for Container \"" + c.name + "\" in Pod \"" + pod + "\" failed - error: " + r.message;
   if (const auto* e = std::get_if<ExecSpec>(&h)) {
@@ -51,10 +51,30 @@ std::string hook_failure_message(const ContainerSpec& c, const HandlerSpec& h, c
     for (const auto& a : e->command) cmd += (cmd.empty() ? "" : " ") + a;
     return "Exec lifecycle hook ([" + cmd + "])" + who + ", message: " + json(r.output.value_or("")).dump();
   }
-  if (const auto* g = std::get_if<HttpGetSpec>(&h)) return "HTTP lifecycle hook (" + g->path + ")" + who;
+  if (std::holds_alternative<HttpGetSpec>(h)) {
+    // HTTPGet.Path as written in the manifest (the request normalises it to start with "/")
+    std::string path;
+    const json* lc = field(c.raw, "lifecycle");
+    const json* hj = lc ? field(*lc, hook) : nullptr;
+    const json* g = hj ? field(*hj, "httpGet") : nullptr;
+    const json* p = g ? field(*g, "path") : nullptr;
+    if (p && p->is_string()) path = p->get<std::string>();
+    return "HTTP lifecycle hook (" + path + ")" + who;
+  }
   if (const auto* s = std::get_if<SleepSpec>(&h))
     return "Sleep lifecycle hook (" + std::to_string(s->milliseconds / 1000) + ")" + who;
+  // The kubelet has no tcpSocket hook: its dispatcher fails it as an invalid handler.
   return "TCP lifecycle hook" + who;
+}
+
+std::vector<std::string> http_fallback_messages(const Result& r) {
+  // handlers/http_get.cpp words the fallback "request to HTTPS HOST:PORT got HTTP response, ...".
+  static const std::string prefix = "request to HTTPS ";
+  std::vector<std::string> out;
+  for (const auto& w : r.warnings)
+    if (w.rfind(prefix, 0) == 0 && w.find(" got HTTP response, retry with HTTP succeeded") != std::string::npos)
+      out.push_back(prefix + "lifecycle hook " + w.substr(prefix.size()));
+  return out;
 }
 
 }  // namespace lifehook::pod

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "../../handlers/model.hpp"
 #include "container.hpp"
@@ -59,8 +60,16 @@ class Hooks {
   int in_flight_ = 0;
 };
 
-// The kubelet's message for a failed hook, e.g. `Exec lifecycle hook ([sh -c exit 7]) for
-// Container "app" in Pod "web_default(uid)" failed - error: ..., message: "..."`.
-std::string hook_failure_message(const ContainerSpec& c, const HandlerSpec& h, const Result& r, const std::string& pod);
+// The kubelet's message for a failed hook (pkg/kubelet/lifecycle/handlers.go), e.g. `Exec
+// lifecycle hook ([sh -c exit 7]) for Container "app" in Pod "web_default(uid)" failed - error:
+// ..., message: "..."`, or 'HTTP lifecycle hook (/bar) for ...' with the path as the manifest
+// wrote it. hook: "postStart" or "preStop" (where in c.raw the httpGet's path is).
+std::string hook_failure_message(const ContainerSpec& c, const char* hook, const HandlerSpec& h, const Result& r,
+                                 const std::string& pod);
+
+// The kubelet's LifecycleHTTPFallback messages for what a hook's handler reported ("request to
+// HTTPS lifecycle hook HOST:PORT got HTTP response, retry with HTTP succeeded",
+// pkg/kubelet/lifecycle/handlers.go): one per fallback the httpGet handler warned about.
+std::vector<std::string> http_fallback_messages(const Result& r);
 
 }  // namespace lifehook::pod

@@ -209,6 +209,7 @@ void Lifecycle::on_hook_done(const std::string& name, drivers::InstanceId instan
   Container& c = *cp;
   bool current = hooks_.completed(c, kind, op);
   if (!current || c.instance.id != instance) return;  // canceled or stale
+  for (const auto& m : http_fallback_messages(r)) emit(EventReason::LifecycleHTTPFallback, m, "");
   bool ok = r.outcome == Outcome::Success;
   if (kind == HookKind::PostStart) {
     if (!c.instance.alive) return;  // exited meanwhile; on_exit ended the pipeline
@@ -221,7 +222,7 @@ void Lifecycle::on_hook_done(const std::string& name, drivers::InstanceId instan
     // into the waiting state instead.
     emit(EventReason::FailedPostStartHook, "PostStartHook failed", name);
     c.hook.post_start_failed = true;
-    c.hook.post_start_message = hook_failure_message(*c.spec, *c.spec->post_start, r, format_pod(spec_));
+    c.hook.post_start_message = hook_failure_message(*c.spec, "postStart", *c.spec->post_start, r, format_pod(spec_));
     stops_.stop(c, saturating_add(env_.clock.now(), std::chrono::milliseconds(spec_.grace_ms)),
                 KillReason::FailedPostStartHook, "FailedPostStartHook", d);
     return;  // busy_ stays until the container exited (the kubelet kills synchronously)

@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <future>
 
 #include "../common/json_document.hpp"
 #include "../errors.hpp"
+#include "reasons.hpp"
+#include "validate.hpp"
 
 namespace lifehook::pod {
 
@@ -60,6 +63,7 @@ std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options,
       }};
   auto driver = make_driver(std::move(denv));
   driver->validate(pod->spec_);
+  pod->warnings_ = unimplemented_fields(pod->spec_, *driver);
   pod->host_reports_exits_ = !driver->reports_exits();
   pod->lifecycle_->set_driver(std::move(driver));
   return pod;
@@ -91,6 +95,7 @@ void Pod::run_locked(const Work& work) {
     std::lock_guard<std::mutex> lock(mu_);
     if (detached_) return;
     work(*lifecycle_, d);
+    observe_conditions(view(), real_clock().wall_now());  // lastTransitionTime of what changed
   }
   for (auto& f : d) f();
   // Waiters see the state only once the driver calls it produced have run: terminate does not
@@ -108,7 +113,29 @@ void Pod::start() {
     if (lifecycle_->terminating() || detached_) throw_state("pod " + spec_.name + " is terminating");
     lifecycle_->mark_started();
   }
-  post([](Lifecycle& l, Deferred& d) { l.advance(d); });
+  post([this](Lifecycle& l, Deferred& d) {
+    arm_active_deadline();
+    l.advance(d);
+  });
+}
+
+void Pod::arm_active_deadline() {
+  if (!spec_.active_deadline_s) return;
+  deadline_timer_ = real_clock().make_timer(strand_);
+  auto at = saturating_add(real_clock().now(), std::chrono::seconds(*spec_.active_deadline_s));
+  deadline_timer_->arm(at, [weak = weak_from_this()] {
+    if (auto self = weak.lock())
+      self->run_locked([pod = self.get()](Lifecycle& l, Deferred& d) { pod->on_active_deadline(l, d); });
+  });
+}
+
+void Pod::on_active_deadline(Lifecycle& l, Deferred& d) {
+  if (l.terminal() || l.terminating()) return;
+  deadline_exceeded_ = true;
+  auto reason = EventReason::DeadlineExceeded;
+  events_->add(Event{std::string(event_type(reason)), std::string(name(reason)), kDeadlineExceededMessage, "",
+                     real_clock().wall_now()});
+  l.terminate(spec_.grace_ms, real_clock().now(), d);
 }
 
 void Pod::container_exited(const std::string& name, int exit_code, int signal) {
@@ -131,6 +158,7 @@ void Pod::terminate(int64_t grace_ms) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (detached_) return;
+    if (!deletion_time_) deletion_time_ = real_clock().wall_now();
   }
   int64_t grace = grace_ms < 0 ? spec_.grace_ms : grace_ms;
   post([grace, requested](Lifecycle& l, Deferred& d) { l.terminate(grace, requested, d); });
@@ -149,11 +177,38 @@ bool Pod::wait(int64_t timeout_ms) {
   return changed_.wait_for(lock, Millis(timeout_ms), done);
 }
 
+PodView Pod::view() const {
+  PodView v = lifecycle_->view();
+  v.warnings = &warnings_;
+  v.condition_times = &condition_times_;
+  v.host_conditions = &host_conditions_;
+  v.deadline_exceeded = deadline_exceeded_;
+  // Stopped by the kubelet, not deleted: a deletionTimestamp only once the host asked for it.
+  if (deadline_exceeded_) v.deletion_time = deletion_time_;
+  return v;
+}
+
 std::string Pod::status_json() {
   std::lock_guard<std::mutex> lock(mu_);
   // Hook output in messages may be any bytes: invalid UTF-8 is replaced, never a throw.
-  return build_status(lifecycle_->view(), std::chrono::system_clock::now())
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+  return build_status(view(), real_clock().wall_now()).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void Pod::set_condition(json condition) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (detached_) throw_state("pod " + spec_.name + " is destroyed");
+  auto same = [&](const json& c) { return c["type"] == condition["type"]; };
+  auto it = std::find_if(host_conditions_.begin(), host_conditions_.end(), same);
+  if (it != host_conditions_.end()) {
+    *it = std::move(condition);
+  } else {
+    if (host_conditions_.size() >= kMaxHostConditions)
+      throw_invalid("condition.type", "is one condition too many: a pod holds at most " +
+                                          std::to_string(kMaxHostConditions) + " conditions set by the host");
+    host_conditions_.push_back(std::move(condition));
+  }
+  observe_conditions(view(), real_clock().wall_now());
+  changed_.notify_all();
 }
 
 void Pod::shutdown() {
@@ -186,6 +241,7 @@ void Pod::shutdown() {
       std::lock_guard<std::mutex> lock(self->mu_);
       self->detached_ = true;
       driver = self->lifecycle_->release();
+      self->deadline_timer_.reset();
       self->changed_.notify_all();
     }
     driver.reset();  // kills and reaps anything left (process driver)

@@ -7,13 +7,20 @@
 // Ownership: every queued callback (driver completions, hooks, timers) holds only a weak
 // reference to the Pod: a pod that is gone ignores late completions. shutdown() releases the
 // timers, hooks and the driver on the strand before the Pod can go.
+//
+// Beside the state machine the facade keeps what the kubelet keeps outside its runtime manager:
+// the warnings of the spec (fields nothing implements, plugin/pod/validate.hpp), the conditions a
+// host sets (readinessGates), each condition's lastTransitionTime (observed after every change)
+// and spec.activeDeadlineSeconds (pkg/kubelet/active_deadline.go).
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "../context.hpp"
 #include "../drivers/driver.hpp"
@@ -22,6 +29,7 @@
 #include "hooks.hpp"
 #include "lifecycle.hpp"
 #include "spec.hpp"
+#include "status.hpp"
 
 namespace lifehook::pod {
 
@@ -50,6 +58,10 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // Succeeded/Failed/terminated.
   bool wait(int64_t timeout_ms);
   std::string status_json();
+  // A condition the host sets (lifehook_pod_set_condition), as parse_host_condition returns it.
+  // Throws Error(LIFEHOOK_E_INVALID) past kMaxHostConditions distinct types.
+  void set_condition(json condition);
+  static constexpr size_t kMaxHostConditions = 64;
   void watch(lifehook_event_fn fn, void* user) { events_->watch(fn, user); }
   // A host driver's report. Throws Error(LIFEHOOK_E_NOT_FOUND) for an unknown container.
   void container_exited(const std::string& name, int exit_code, int signal);
@@ -64,6 +76,12 @@ class Pod : public std::enable_shared_from_this<Pod> {
   void post(Work work);
   // Runs work now (the caller is on the strand), under mu_, then its driver calls.
   void run_locked(const Work& work);
+  // The lifecycle's view with what the facade keeps (under mu_).
+  PodView view() const;
+  // spec.activeDeadlineSeconds, counted from startTime: past it the pod is Failed with reason
+  // DeadlineExceeded and its containers are stopped with the pod's grace (not deleted).
+  void arm_active_deadline();
+  void on_active_deadline(Lifecycle& l, Deferred& d);
 
   Context& ctx_;
   const PodSpec spec_;
@@ -80,7 +98,13 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // The lifecycle's stopped()/terminal() as of the end of the last batch, driver calls included.
   bool stopped_ = false;
   bool terminal_ = false;
-  bool host_reports_exits_ = false;  // lifehook_pod_container_exited is how exits arrive
+  bool host_reports_exits_ = false;         // lifehook_pod_container_exited is how exits arrive
+  std::vector<Finding> warnings_;           // fields nothing implements (plugin/pod/validate.hpp); set once at create
+  std::vector<json> host_conditions_;       // under mu_
+  mutable ConditionTimes condition_times_;  // under mu_; stamped by every state change and status read
+  std::unique_ptr<Timer> deadline_timer_;   // spec.activeDeadlineSeconds; on the strand
+  bool deadline_exceeded_ = false;          // under mu_
+  std::optional<SysTime> deletion_time_;    // under mu_: when terminate/destroy was called
 };
 
 }  // namespace lifehook::pod

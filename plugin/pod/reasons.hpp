@@ -22,6 +22,7 @@ enum class EventReason {
   FailedKillPod,          // Warning "error killing pod: <message>"
   LifecycleHTTPFallback,  // Warning (httpGet hook retried over HTTP)
   ProbeRecovered,         // Normal  "<Kind> probe succeeded after N failed attempts" (lifehook's own)
+  DeadlineExceeded,       // Normal  "Pod was active on the node longer than the specified deadline"
 };
 
 enum class WaitingReason {
@@ -63,6 +64,7 @@ constexpr std::string_view name(EventReason r) {
     case EventReason::FailedKillPod: return "FailedKillPod";
     case EventReason::LifecycleHTTPFallback: return "LifecycleHTTPFallback";
     case EventReason::ProbeRecovered: return "ProbeRecovered";
+    case EventReason::DeadlineExceeded: return "DeadlineExceeded";
   }
   return "";
 }
@@ -73,7 +75,8 @@ constexpr std::string_view event_type(EventReason r) {
     case EventReason::Created:
     case EventReason::Started:
     case EventReason::Killing:
-    case EventReason::ProbeRecovered: return "Normal";
+    case EventReason::ProbeRecovered:
+    case EventReason::DeadlineExceeded: return "Normal";
     default: return "Warning";
   }
 }

@@ -3,8 +3,8 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <map>
 #include <random>
-#include <set>
 
 #include "../common/json_document.hpp"
 #include "../errors.hpp"
@@ -51,67 +51,106 @@ std::vector<std::string> string_list(const json& obj, const char* key, const std
   return out;
 }
 
-ContainerSpec parse_container(const json& j, const std::string& path, bool init, size_t index) {
+ContainerSpec parse_container(const json& j, const std::string& path, bool init, size_t index, Problems* pr) {
   require_object(j, path);
   ContainerSpec c;
   c.path = path;
   c.init = init;
   c.index = index;
   c.raw = j;
-  c.name = get_string(j, "name", path, true);
-  if (!is_dns_label(c.name))
-    throw_invalid(path + ".name", "must be a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)",
-                  json_value_text(j["name"]));
-  c.image = get_string(j, "image", path);
-  c.env = parse_env(j.value("env", json()), path + ".env");
-  c.ports = parse_ports(j.value("ports", json()), path + ".ports");
-  c.command = string_list(j, "command", path, c.env);
-  c.args = string_list(j, "args", path, c.env);
-  c.working_dir = get_string(j, "workingDir", path);
-  if (!c.working_dir.empty() && c.working_dir.front() != '/')
-    throw_invalid(path + ".workingDir", "must be an absolute path", json_value_text(j["workingDir"]));
-  if (init) {
-    std::string rp = get_string(j, "restartPolicy", path);
-    if (!rp.empty() && rp != "Always")
-      throw_invalid(path + ".restartPolicy", "may only be \"Always\" for an init container",
+  // Each field is one step: with a collector, a bad field is reported and the next one is read.
+  auto step = [pr](auto&& f) { return Problems::step(pr, f); };
+  step([&] {
+    c.name = get_string(j, "name", path, true);
+    if (!is_dns_label(c.name))
+      throw_invalid(path + ".name", "must be a lowercase RFC 1123 label (a-z, 0-9, '-', at most 63 characters)",
+                    json_value_text(j["name"]));
+  });
+  step([&] { c.image = get_string(j, "image", path); });
+  step([&] { c.env = parse_env(j.value("env", json()), path + ".env"); });
+  step([&] { c.ports = parse_ports(j.value("ports", json()), path + ".ports"); });
+  step([&] { c.command = string_list(j, "command", path, c.env); });
+  step([&] { c.args = string_list(j, "args", path, c.env); });
+  step([&] {
+    c.working_dir = get_string(j, "workingDir", path);
+    if (!c.working_dir.empty() && c.working_dir.front() != '/')
+      throw_invalid(path + ".workingDir", "must be an absolute path", json_value_text(j["workingDir"]));
+  });
+  step([&] {
+    if (init) {
+      std::string rp = get_string(j, "restartPolicy", path);
+      if (!rp.empty() && rp != "Always")
+        throw_invalid(path + ".restartPolicy", "may only be \"Always\" for an init container",
+                      json_value_text(j["restartPolicy"]));
+      c.restartable = rp == "Always";
+    } else if (field(j, "restartPolicy")) {
+      throw_invalid(path + ".restartPolicy", "may not be set for regular containers",
                     json_value_text(j["restartPolicy"]));
-    c.restartable = rp == "Always";
-  } else if (field(j, "restartPolicy")) {
-    throw_invalid(path + ".restartPolicy", "may not be set for regular containers",
-                  json_value_text(j["restartPolicy"]));
-  }
+    }
+  });
   if (const json* lc = field(j, "lifecycle")) {
     std::string lp = path + ".lifecycle";
-    require_object(*lc, lp);
-    if (init && !c.restartable)
-      throw_invalid(lp, "may not be set for init containers without restartPolicy=Always", json_value_text(*lc));
-    if (const json* h = field(*lc, "postStart"))
-      c.post_start = parse_lifecycle_handler(*h, lp + ".postStart", c.ports, c.env);
-    if (const json* h = field(*lc, "preStop"))
-      c.pre_stop = parse_lifecycle_handler(*h, lp + ".preStop", c.ports, c.env);
-    std::string sig = get_string(*lc, "stopSignal", lp);
-    if (!sig.empty()) {
-      c.stop_signal = signal_from_name(sig);
-      if (c.stop_signal == 0)
-        throw_invalid(lp + ".stopSignal", "must be a signal name such as SIGTERM",
-                      json_value_text((*lc)["stopSignal"]));
+    bool usable = step([&] {
+      require_object(*lc, lp);
+      if (init && !c.restartable)
+        throw_invalid(lp, "may not be set for init containers without restartPolicy=Always", json_value_text(*lc));
+    });
+    if (usable) {
+      step([&] {
+        if (const json* h = field(*lc, "postStart"))
+          c.post_start = parse_lifecycle_handler(*h, lp + ".postStart", c.ports, c.env);
+      });
+      step([&] {
+        if (const json* h = field(*lc, "preStop"))
+          c.pre_stop = parse_lifecycle_handler(*h, lp + ".preStop", c.ports, c.env);
+      });
+      step([&] {
+        std::string sig = get_string(*lc, "stopSignal", lp);
+        if (!sig.empty()) {
+          c.stop_signal = signal_from_name(sig);
+          if (c.stop_signal == 0)
+            throw_invalid(lp + ".stopSignal", "must be a signal name such as SIGTERM",
+                          json_value_text((*lc)["stopSignal"]));
+        }
+      });
     }
   }
   if (init && !c.restartable) {
     for (const char* probe : {"livenessProbe", "readinessProbe", "startupProbe"})
-      if (field(j, probe))
-        throw_invalid(path + "." + probe, "may not be set for init containers without restartPolicy=Always");
+      step([&] {
+        if (field(j, probe))
+          throw_invalid(path + "." + probe, "may not be set for init containers without restartPolicy=Always");
+      });
   }
   for (auto [type, slot] : {std::pair{probe::ProbeType::Liveness, &c.liveness_probe},
                             std::pair{probe::ProbeType::Readiness, &c.readiness_probe},
                             std::pair{probe::ProbeType::Startup, &c.startup_probe}}) {
     std::string key(probe::probe_field_name(type));
-    if (const json* p = field(j, key.c_str())) *slot = probe::parse_probe(*p, path + "." + key, type, c.ports, c.env);
+    if (const json* p = field(j, key.c_str()); p && (!init || c.restartable))
+      step([&] { *slot = probe::parse_probe(*p, path + "." + key, type, c.ports, c.env); });
   }
   return c;
 }
 
 }  // namespace
+
+// A qualified name ([prefix/]name, name: alphanumerics, '-', '_', '.', at most 63, starting and
+// ending alphanumeric; prefix: a DNS subdomain), as condition types and readiness gates are.
+bool is_qualified_name(const std::string& s) {
+  size_t slash = s.find('/');
+  std::string name = slash == std::string::npos ? s : s.substr(slash + 1);
+  std::string prefix = slash == std::string::npos ? "" : s.substr(0, slash);
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > 63 || !alnum(name.front()) || !alnum(name.back())) return false;
+  for (char c : name)
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  if (slash != std::string::npos) {
+    if (prefix.empty() || prefix.size() > 253) return false;
+    for (char c : prefix)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  }
+  return true;
+}
 
 int signal_from_name(std::string_view name) {
   if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
@@ -155,68 +194,148 @@ std::string_view restart_policy_name(RestartPolicy p) {
 
 std::string format_pod(const PodSpec& p) { return p.name + "_" + p.namespace_ + "(" + p.uid + ")"; }
 
-PodSpec parse_pod_json(const json& j) {
+void Problems::add(const std::exception& e) {
+  // Our messages are "<path>: <why>"; the path is everything before the first ": ".
+  std::string text = e.what();
+  Finding f;
+  if (const auto* err = dynamic_cast<const Error*>(&e)) f.status = err->status();
+  size_t colon = text.find(": ");
+  if (colon != std::string::npos && colon > 0 && text.find(' ') > colon) {
+    f.path = text.substr(0, colon);
+    f.message = text.substr(colon + 2);
+  } else {
+    f.path = "pod";
+    f.message = text;
+  }
+  list.push_back(std::move(f));
+}
+
+PodSpec parse_pod_json(const json& j, Problems* pr) {
   require_object(j, "pod");
+  auto step = [pr](auto&& f) { return Problems::step(pr, f); };
   PodSpec pod;
   pod.raw = j;
-  if (const json* kind = field(j, "kind"))
-    if (!kind->is_string() || kind->get<std::string>() != "Pod")
-      throw_invalid("kind", "must be \"Pod\"", json_value_text(*kind));
+  step([&] {
+    if (const json* kind = field(j, "kind"))
+      if (!kind->is_string() || kind->get<std::string>() != "Pod")
+        throw_invalid("kind", "must be \"Pod\"", json_value_text(*kind));
+  });
   const json* meta = field(j, "metadata");
-  if (!meta) throw_invalid("metadata", "is required");
-  require_object(*meta, "metadata");
-  pod.name = get_string(*meta, "name", "metadata", true);
-  if (pod.name.empty() || pod.name.size() > 253 || pod.name.find_first_of("/_\n\t ") != std::string::npos)
-    throw_invalid("metadata.name", "must be a non-empty DNS subdomain name", json_value_text((*meta)["name"]));
-  std::string ns = get_string(*meta, "namespace", "metadata");
-  if (!ns.empty()) pod.namespace_ = ns;
-  pod.uid = get_string(*meta, "uid", "metadata");
+  bool meta_ok = step([&] {
+    if (!meta) throw_invalid("metadata", "is required");
+    require_object(*meta, "metadata");
+  });
+  if (meta_ok) {
+    step([&] {
+      pod.name = get_string(*meta, "name", "metadata", true);
+      if (pod.name.empty() || pod.name.size() > 253 || pod.name.find_first_of("/_\n\t ") != std::string::npos)
+        throw_invalid("metadata.name", "must be a non-empty DNS subdomain name", json_value_text((*meta)["name"]));
+    });
+    step([&] {
+      std::string ns = get_string(*meta, "namespace", "metadata");
+      if (!ns.empty()) pod.namespace_ = ns;
+    });
+    step([&] { pod.uid = get_string(*meta, "uid", "metadata"); });
+  }
   if (pod.uid.empty()) pod.uid = random_uid();
 
   const json* spec = field(j, "spec");
-  if (!spec) throw_invalid("spec", "is required");
-  require_object(*spec, "spec");
-  std::string rp = get_string(*spec, "restartPolicy", "spec");
-  if (rp.empty() || rp == "Always")
-    pod.restart_policy = RestartPolicy::Always;
-  else if (rp == "OnFailure")
-    pod.restart_policy = RestartPolicy::OnFailure;
-  else if (rp == "Never")
-    pod.restart_policy = RestartPolicy::Never;
-  else
-    throw_invalid("spec.restartPolicy", "must be Always, OnFailure or Never",
-                  json_value_text((*spec)["restartPolicy"]));
+  bool spec_ok = step([&] {
+    if (!spec) throw_invalid("spec", "is required");
+    require_object(*spec, "spec");
+  });
+  if (!spec_ok) return pod;
+  step([&] {
+    std::string rp = get_string(*spec, "restartPolicy", "spec");
+    if (rp.empty() || rp == "Always")
+      pod.restart_policy = RestartPolicy::Always;
+    else if (rp == "OnFailure")
+      pod.restart_policy = RestartPolicy::OnFailure;
+    else if (rp == "Never")
+      pod.restart_policy = RestartPolicy::Never;
+    else
+      throw_invalid("spec.restartPolicy", "must be Always, OnFailure or Never",
+                    json_value_text((*spec)["restartPolicy"]));
+  });
 
-  if (const json* g = field(*spec, "terminationGracePeriodSeconds")) {
-    if (!g->is_number_integer())
-      throw_invalid("spec.terminationGracePeriodSeconds", "must be an integer number of seconds", json_value_text(*g));
-    int64_t s = g->get<int64_t>();
-    if (s < 0) throw_invalid("spec.terminationGracePeriodSeconds", "must be >= 0", json_value_text(*g));
-    if (s > 10 * 365 * 86400LL)
-      throw_invalid("spec.terminationGracePeriodSeconds", "is unreasonably large", json_value_text(*g));
-    pod.grace_ms = s * 1000;
-  }
+  step([&] {
+    if (const json* g = field(*spec, "terminationGracePeriodSeconds")) {
+      if (!g->is_number_integer())
+        throw_invalid("spec.terminationGracePeriodSeconds", "must be an integer number of seconds",
+                      json_value_text(*g));
+      int64_t s = g->get<int64_t>();
+      if (s < 0) {
+        // The API server accepts it with a warning and stores 1 (pkg/api/pod/warnings.go,
+        // pkg/registry/core/pod/strategy.go).
+        pod.warnings.push_back(Finding{"spec.terminationGracePeriodSeconds",
+                                       "must be >= 0; negative values are invalid and will be treated as 1",
+                                       LIFEHOOK_OK});
+        s = 1;
+      }
+      if (s > 10 * 365 * 86400LL)
+        throw_invalid("spec.terminationGracePeriodSeconds", "is unreasonably large", json_value_text(*g));
+      pod.grace_ms = s * 1000;
+    }
+  });
 
-  std::set<std::string> names;
+  step([&] {
+    const json* gates = field(*spec, "readinessGates");
+    if (!gates) return;
+    if (!gates->is_array()) throw_invalid("spec.readinessGates", "must be an array", json_value_text(*gates));
+    for (size_t i = 0; i < gates->size(); ++i) {
+      std::string p = "spec.readinessGates[" + std::to_string(i) + "]";
+      require_object((*gates)[i], p);
+      std::string type = get_string((*gates)[i], "conditionType", p, true);
+      if (!is_qualified_name(type))
+        throw_invalid(p + ".conditionType", "must be a qualified name such as example.com/feature-1",
+                      json_value_text(type));
+      pod.readiness_gates.push_back(type);
+    }
+  });
+  step([&] {
+    const json* d = field(*spec, "activeDeadlineSeconds");
+    if (!d) return;
+    if (!d->is_number_integer() || d->get<int64_t>() < 1 || d->get<int64_t>() > 10 * 365 * 86400LL)
+      throw_invalid("spec.activeDeadlineSeconds", "must be a whole number of seconds from 1 to 315360000 (10 years)",
+                    json_value_text(*d));
+    pod.active_deadline_s = d->get<int64_t>();
+  });
+
+  std::map<std::string, std::string> names;  // name -> path of its first use
   auto parse_list = [&](const char* key, bool init, std::vector<ContainerSpec>& out) {
     const json* list = field(*spec, key);
     std::string p = std::string("spec.") + key;
     if (!list) return;
-    if (!list->is_array()) throw_invalid(p, "must be an array", json_value_text(*list));
+    if (!step([&] {
+          if (!list->is_array()) throw_invalid(p, "must be an array", json_value_text(*list));
+        }))
+      return;
     for (size_t i = 0; i < list->size(); ++i) {
       std::string cp = p + "[" + std::to_string(i) + "]";
-      ContainerSpec c = parse_container((*list)[i], cp, init, i);
-      if (!names.insert(c.name).second)
-        throw_invalid(cp + ".name", "duplicate container name", json_value_text(c.name));
-      out.push_back(std::move(c));
+      step([&] {
+        ContainerSpec c = parse_container((*list)[i], cp, init, i, pr);
+        if (!c.name.empty()) {
+          auto [it, fresh] = names.emplace(c.name, cp + ".name");
+          if (!fresh)
+            throw_invalid(cp + ".name",
+                          "duplicate container name " + json_value_text(c.name) + " (also " + it->second + ")");
+        }
+        out.push_back(std::move(c));
+      });
     }
   };
   parse_list("initContainers", true, pod.init_containers);
   parse_list("containers", false, pod.containers);
-  if (pod.containers.empty()) throw_invalid("spec.containers", "must contain at least one container");
+  step([&] {
+    const json* list = field(*spec, "containers");
+    if (pod.containers.empty() && (!list || (list->is_array() && list->empty())))
+      throw_invalid("spec.containers", "must contain at least one container");
+  });
   return pod;
 }
 
-PodSpec parse_pod(std::string_view text) { return parse_pod_json(parse_json_document(text, "pod")); }
+PodSpec parse_pod(std::string_view text, Problems* problems) {
+  return parse_pod_json(parse_json_document(text, "pod"), problems);
+}
 
 }  // namespace lifehook::pod

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "../errors.hpp"
 #include "events.hpp"
+#include "qos.hpp"
+#include "validate.hpp"
 
 namespace lifehook::pod {
 
@@ -11,26 +14,78 @@ namespace {
 
 bool succeeded(const ContainerStatus& s) { return s.kind == StateKind::Terminated && s.terminated.exit_code == 0; }
 
-bool regular_container_started(const PodView& v) {
-  return std::any_of(v.main.begin(), v.main.end(),
-                     [](const ContainerStatus& s) { return s.kind != StateKind::Waiting || s.last; });
+bool running_and_ready(const ContainerStatus& s) { return s.ready && s.kind == StateKind::Running; }
+
+bool ever_started(const ContainerStatus& s) { return s.kind != StateKind::Waiting || s.last.has_value(); }
+
+// Go's fmt %s of a []string: "[a b]".
+std::string go_list(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? " " : "") + names[i];
+  return out + "]";
 }
 
-// Regular init containers succeeded and sidecars started; or the main containers ran already
-// (a restarting sidecar does not take Initialized back: HasAnyRegularContainerStarted).
-bool all_init_succeeded(const PodView& v) {
-  if (regular_container_started(v)) return true;
-  for (size_t i = 0; i < v.init.size(); ++i)
-    if (!(v.spec->init_containers[i].restartable ? v.init[i].started : succeeded(v.init[i]))) return false;
-  return true;
+json condition(const char* type, bool ok, const std::string& reason = "", const std::string& message = "") {
+  json c = {{"type", type}, {"status", ok ? "True" : "False"}, {"lastProbeTime", nullptr}};
+  if (!reason.empty()) c["reason"] = reason;
+  if (!message.empty()) c["message"] = message;
+  return c;
 }
 
-// ContainersReady: every main container and every sidecar running and ready.
-bool all_main_ready(const PodView& v) {
-  auto ready = [](const ContainerStatus& s) { return s.ready && s.kind == StateKind::Running; };
+// GeneratePodInitializedCondition
+json initialized_condition(const PodView& v, const std::string& phase) {
+  std::vector<std::string> incomplete;
+  for (size_t i = 0; i < v.init.size(); ++i) {
+    // A sidecar counts once started (its later exits do not matter), a regular init container
+    // once it exited 0.
+    bool done = v.spec->init_containers[i].restartable ? v.init[i].started : succeeded(v.init[i]);
+    if (!done) incomplete.push_back(v.spec->init_containers[i].name);
+  }
+  if (phase == "Succeeded") return condition("Initialized", true, "PodCompleted");
+  // A regular container that started means the pod was initialized before.
+  if (std::any_of(v.main.begin(), v.main.end(), ever_started)) return condition("Initialized", true);
+  if (!incomplete.empty())
+    return condition("Initialized", false, "ContainersNotInitialized",
+                     "containers with incomplete status: " + go_list(incomplete));
+  return condition("Initialized", true);
+}
+
+// GenerateContainersReadyCondition (type "ContainersReady": every sidecar and regular container ready);
+// GeneratePodReadyCondition copies it.
+json containers_ready_condition(const PodView& v, const std::string& phase, const char* type) {
+  if (phase == "Succeeded") return condition(type, false, "PodCompleted");
+  if (phase == "Failed") return condition(type, false, "PodFailed");
+  std::vector<std::string> unready;  // sidecars first, then the regular containers
   for (size_t i = 0; i < v.init.size(); ++i)
-    if (v.spec->init_containers[i].restartable && !ready(v.init[i])) return false;
-  return std::all_of(v.main.begin(), v.main.end(), ready);
+    if (v.spec->init_containers[i].restartable && !running_and_ready(v.init[i]))
+      unready.push_back(v.spec->init_containers[i].name);
+  for (size_t i = 0; i < v.main.size(); ++i)
+    if (!running_and_ready(v.main[i])) unready.push_back(v.spec->containers[i].name);
+  if (!unready.empty())
+    return condition(type, false, "ContainersNotReady", "containers with unready status: " + go_list(unready));
+  return condition(type, true);
+}
+
+// GeneratePodReadyCondition: ContainersReady's verdict when not True, else the readiness gates'.
+json ready_condition(const PodView& v, const std::string& phase) {
+  json c = containers_ready_condition(v, phase, "Ready");
+  if (c["status"] != "True") return c;
+  std::string message;
+  for (const auto& gate : v.spec->readiness_gates) {
+    const json* found = nullptr;
+    if (v.host_conditions)
+      for (const auto& h : *v.host_conditions)
+        if (h["type"] == gate) found = &h;
+    std::string m;
+    if (!found)
+      m = "corresponding condition of pod readiness gate " + json(gate).dump() + " does not exist.";
+    else if ((*found)["status"] != "True")
+      m = "the status of pod readiness gate " + json(gate).dump() + " is not \"True\", but " +
+          (*found)["status"].get<std::string>();
+    if (!m.empty()) message += (message.empty() ? "" : ", ") + m;
+  }
+  if (!message.empty()) return condition("Ready", false, "ReadinessGatesNotReady", message);
+  return c;
 }
 
 json terminated_json(const TerminatedState& t) {
@@ -44,6 +99,8 @@ json terminated_json(const TerminatedState& t) {
 }
 
 json container_json(const ContainerSpec& spec, const ContainerStatus& s) {
+  // A regular init container that exited 0 is ready (convertToAPIContainerStatuses).
+  bool ready = spec.init && !spec.restartable ? succeeded(s) : s.ready;
   json state;
   switch (s.kind) {
     case StateKind::Waiting: {
@@ -61,15 +118,9 @@ json container_json(const ContainerSpec& spec, const ContainerStatus& s) {
           {"image", spec.image},
           {"state", state},
           {"lastState", last},
-          {"ready", s.ready},
+          {"ready", ready},
           {"started", s.started},
           {"restartCount", s.restart_count}};
-}
-
-json condition(const char* type, bool ok, const char* reason_if_false) {
-  json c = {{"type", type}, {"status", ok ? "True" : "False"}};
-  if (!ok && reason_if_false) c["reason"] = reason_if_false;
-  return c;
 }
 
 std::string exit_text(const json& t) {
@@ -131,7 +182,9 @@ std::string compute_phase(const PodView& v) {
     }
   }
   std::string phase;
-  if (failed_init > 0 && spec.restart_policy == RestartPolicy::Never)
+  if (v.deadline_exceeded)
+    phase = "Failed";  // sticky: the kubelet's active deadline handler failed the pod
+  else if (failed_init > 0 && spec.restart_policy == RestartPolicy::Never)
     phase = "Failed";
   else if ((pending_init > 0 && !any_main_started) || waiting > 0)
     phase = "Pending";
@@ -158,7 +211,7 @@ std::string compute_phase(const PodView& v) {
 
 std::string display_status(const PodSpec& spec, const json& status, bool deletion_requested) {
   std::string phase = status.value("phase", "");
-  std::string reason = phase;
+  std::string reason = status.value("reason", "").empty() ? phase : status.value("reason", "");
   bool initializing = false;
   const json& inits = status["initContainerStatuses"];
   for (size_t i = 0; i < inits.size(); ++i) {
@@ -206,17 +259,59 @@ std::string display_status(const PodSpec& spec, const json& status, bool deletio
   return reason;
 }
 
+void ConditionTimes::stamp(json& conditions, SysTime now) {
+  for (auto& c : conditions) {
+    std::string type = c.value("type", ""), status = c.value("status", "");
+    auto it = std::find_if(last_.begin(), last_.end(), [&](const auto& e) { return e.first == type; });
+    if (it == last_.end())
+      it = last_.insert(last_.end(), {type, {status, now}});
+    else if (it->second.first != status)
+      it->second = {status, now};
+    c["lastTransitionTime"] = rfc3339_ms(it->second.second);
+  }
+}
+
+json build_conditions(const PodView& v, const std::string& phase) {
+  // The sandbox (the pod's network and the driver's resources) exists from start until the pod
+  // stopped for good.
+  bool sandbox = v.start_time.has_value() && !v.terminal;
+  json list = json::array({condition("PodReadyToStartContainers", sandbox), initialized_condition(v, phase),
+                           ready_condition(v, phase), containers_ready_condition(v, phase, "ContainersReady"),
+                           condition("PodScheduled", true)});
+  if (v.host_conditions)
+    for (const auto& h : *v.host_conditions) {
+      json c = h;
+      c["lastProbeTime"] = nullptr;
+      list.push_back(std::move(c));
+    }
+  return list;
+}
+
+void observe_conditions(const PodView& v, SysTime now) {
+  if (!v.condition_times) return;
+  json conditions = build_conditions(v, compute_phase(v));
+  v.condition_times->stamp(conditions, now);
+}
+
 json build_status(const PodView& v, SysTime now) {
   const PodSpec& spec = *v.spec;
   std::string phase = compute_phase(v);
-  bool initialized = all_init_succeeded(v);
-  bool ready = initialized && all_main_ready(v) && !v.terminal;
   json status;
   status["phase"] = phase;
-  const char* not_ready_reason = v.terminal ? "PodCompleted" : "ContainersNotReady";
-  status["conditions"] = json::array(
-      {condition("PodScheduled", true, nullptr), condition("Initialized", initialized, "ContainersNotInitialized"),
-       condition("ContainersReady", ready, not_ready_reason), condition("Ready", ready, not_ready_reason)});
+  if (v.deadline_exceeded) {
+    status["reason"] = "DeadlineExceeded";
+    status["message"] = kDeadlineExceededMessage;
+  }
+  json conditions = build_conditions(v, phase);
+  if (v.condition_times)
+    v.condition_times->stamp(conditions, now);
+  else
+    ConditionTimes().stamp(conditions, now);
+  status["conditions"] = std::move(conditions);
+  // The node as its pods reach it: lifehook serves one machine over loopback.
+  status["hostIP"] = "127.0.0.1";
+  status["hostIPs"] = json::array({{{"ip", "127.0.0.1"}}});
+  status["qosClass"] = qos_class(spec);
   status["podIP"] = v.pod_ip;
   status["podIPs"] = v.pod_ip.empty() ? json::array() : json::array({{{"ip", v.pod_ip}}});
   if (v.start_time) status["startTime"] = rfc3339_ms(*v.start_time);
@@ -225,6 +320,7 @@ json build_status(const PodView& v, SysTime now) {
   json inits = json::array(), mains = json::array();
   for (size_t i = 0; i < v.init.size(); ++i) inits.push_back(container_json(spec.init_containers[i], v.init[i]));
   for (size_t i = 0; i < v.main.size(); ++i) mains.push_back(container_json(spec.containers[i], v.main[i]));
+  status["warnings"] = v.warnings ? findings_json(*v.warnings) : json::array();
   status["initContainerStatuses"] = inits;
   status["containerStatuses"] = mains;
 
@@ -306,6 +402,34 @@ std::string human_duration(std::chrono::seconds d) {
   }
   if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
   return std::to_string(hours / 24 / 365) + "y";
+}
+
+}  // namespace lifehook::pod
+
+namespace lifehook::pod {
+
+json parse_host_condition(std::string_view text) {
+  json j = parse_json_text(text, "condition");
+  require_object(j, "condition");
+  std::string type = get_string(j, "type", "condition", true);
+  if (!is_qualified_name(type))
+    throw_invalid("condition.type", "must be a qualified name such as example.com/feature-1",
+                  json_value_text(j["type"]));
+  for (const char* own : {"PodScheduled", "Initialized", "ContainersReady", "Ready", "PodReadyToStartContainers"})
+    if (type == own)
+      throw_invalid("condition.type", "is a condition the kubelet sets; a host sets its own (readiness gates)",
+                    json_value_text(j["type"]));
+  std::string status = get_string(j, "status", "condition", true);
+  if (status != "True" && status != "False" && status != "Unknown")
+    throw_invalid("condition.status", "must be True, False or Unknown", json_value_text(j["status"]));
+  json out = {{"type", type}, {"status", status}};
+  std::string reason = get_string(j, "reason", "condition");
+  if (reason.size() > 1024) throw_invalid("condition.reason", "must be at most 1024 characters");
+  if (!reason.empty()) out["reason"] = reason;
+  std::string message = get_string(j, "message", "condition");
+  if (message.size() > 32768) throw_invalid("condition.message", "must be at most 32768 bytes");
+  if (!message.empty()) out["message"] = message;
+  return out;
 }
 
 }  // namespace lifehook::pod

@@ -39,6 +39,17 @@ struct ContainerStatus {
   int restart_count = 0;
 };
 
+// lastTransitionTime of each pod condition: when its status last changed, as the status manager
+// keeps it (updateLastTransitionTime). The engine observes the conditions at every state change.
+class ConditionTimes {
+ public:
+  // Sets "lastTransitionTime" on each condition of `conditions`, remembering `now` for a change.
+  void stamp(json& conditions, SysTime now);
+
+ private:
+  std::vector<std::pair<std::string, std::pair<std::string, SysTime>>> last_;  // type -> (status, since)
+};
+
 struct PodView {
   const PodSpec* spec = nullptr;
   std::vector<ContainerStatus> init;  // one per spec.init_containers
@@ -48,13 +59,30 @@ struct PodView {
   std::optional<SysTime> start_time;
   std::optional<SysTime> deletion_time;
   std::string pod_ip;
+  const std::vector<Finding>* warnings = nullptr;  // fields nothing implements: the status lists them
+  ConditionTimes* condition_times = nullptr;       // null: every condition stamped `now`
+  bool deadline_exceeded = false;                  // spec.activeDeadlineSeconds passed: Failed, reason DeadlineExceeded
+  const std::vector<json>* host_conditions = nullptr;  // set by the host (lifehook_pod_set_condition)
 };
+
+inline constexpr const char* kDeadlineExceededMessage = "Pod was active on the node longer than the specified deadline";
 
 // Pending | Running | Succeeded | Failed, per kubelet getPhase (plus: a terminal pod whose
 // containers never reached a verdict is Failed, as generateAPIPodStatus does).
 std::string compute_phase(const PodView& v);
-// The whole status JSON (phase, conditions, statuses, display, podIP, startTime ...).
+// The pod conditions as the kubelet generates them (pkg/kubelet/status/generate.go), in its
+// order: PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled; without
+// lastTransitionTime (ConditionTimes::stamp adds it).
+json build_conditions(const PodView& v, const std::string& phase);
+// build_conditions, stamped: what the engine calls after every state change so that each
+// lastTransitionTime is the moment of the change, not of the next status read.
+void observe_conditions(const PodView& v, SysTime now);
+// The whole status JSON (phase, conditions, statuses, display, podIP, hostIP, qosClass, startTime ...).
 json build_status(const PodView& v, SysTime now);
+// A condition a host sets (lifehook_pod_set_condition): {"type", "status", "reason"?, "message"?},
+// checked as the API checks a PodCondition; the kubelet's own types are refused. Throws Error.
+json parse_host_condition(std::string_view text);
+
 // kubectl's STATUS column for a status JSON as built above (printPod).
 std::string display_status(const PodSpec& spec, const json& status, bool deletion_requested);
 // Go's time.Duration.String() for whole milliseconds: "500ms", "10s", "1m20s", "5m0s".

@@ -232,16 +232,16 @@ class Manifests(CliTestCase):
 
     def test_missing_containers(self):
         self.check_broken(POD.format(name="p", spec="  restartPolicy: Never\n"),
-                          ["FILE:5: spec.containers: is required: a Pod needs at least one container"])
+                          ["FILE:5: spec.containers: must contain at least one container"])
 
     def test_empty_containers(self):
         self.check_broken(POD.format(name="p", spec="  containers: []\n"),
-                          ["FILE:6: spec.containers: must not be empty: a Pod needs at least one container"])
+                          ["FILE:6: spec.containers: must contain at least one container"])
 
     def test_no_command_under_process_driver(self):
         self.check_broken(POD.format(name="p", spec="  containers:\n  - name: web\n    image: nginx\n"),
                           ["FILE:7: spec.containers[0].command: is required: the process driver runs commands, "
-                           "not images (image \"nginx\" is not used); give a command, or use --driver oci"])
+                           "not images (image \"nginx\" is ignored) (got nothing)"])
 
     def test_port_name_that_does_not_exist(self):
         spec = """  containers:
@@ -256,8 +256,8 @@ class Manifests(CliTestCase):
           port: web
 """
         self.check_broken(POD.format(name="p", spec=spec),
-                          ["FILE:15: spec.containers[0].lifecycle.preStop.httpGet.port: names no port of this "
-                           "container (got \"web\"; its ports are named http)"])
+                          ["FILE:15: spec.containers[0].lifecycle.preStop.httpGet.port: names no port of the "
+                           "target (target.ports / container ports) (got \"web\")"])
 
     def test_duplicate_container_names(self):
         spec = """  initContainers:
@@ -271,10 +271,14 @@ class Manifests(CliTestCase):
                           ["FILE:10: spec.containers[0].name: duplicate container name \"a\" "
                            "(also spec.initContainers[0].name)"])
 
-    def test_negative_grace(self):
+    def test_negative_grace_is_one_second_with_a_warning(self):
+        # As the API server: accepted, stored as 1, with its warning.
         spec = "  terminationGracePeriodSeconds: -5\n  containers:\n  - name: a\n    command: [sleep, '1']\n"
-        self.check_broken(POD.format(name="p", spec=spec),
-                          ["FILE:6: spec.terminationGracePeriodSeconds: must be >= 0 (got -5)"])
+        path = self.write("neg.yaml", POD.format(name="p", spec=spec))
+        r = self.cli("validate", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{path}:6: warning: spec.terminationGracePeriodSeconds: must be >= 0; negative values are "
+                      "invalid and will be treated as 1", r.stderr.splitlines())
 
     def test_every_problem_is_reported(self):
         spec = """  restartPolicy: Sometimes
@@ -288,12 +292,12 @@ class Manifests(CliTestCase):
 """
         self.check_broken(POD.format(name="p", spec=spec), [
             "FILE:6: spec.restartPolicy: must be Always, OnFailure or Never (got \"Sometimes\")",
-            "FILE:8: spec.containers[0].name: must be a lowercase RFC 1123 label: a-z, 0-9 and '-', "
-            "at most 63 characters (got \"Web_1\")",
-            "FILE:12: spec.containers[0].env[0].value: must be a string; quote it (got 8080)",
+            "FILE:8: spec.containers[0].name: must be a lowercase RFC 1123 label (a-z, 0-9, '-', "
+            "at most 63 characters) (got \"Web_1\")",
+            "FILE:12: spec.containers[0].env[0].value: must be a string (got 8080)",
             "FILE:13: spec.containers[1].name: is required",
-            "FILE:13: spec.containers[1].args: must be a string (got 1)".replace("args", "command[1]"),
-            "FILE: 6 problems",
+            "FILE:13: spec.containers[1].command[1]: must be a string (got 1)",
+            "FILE: 5 problems",
         ])
 
     def test_lifecycle_on_init_container(self):
@@ -309,8 +313,8 @@ class Manifests(CliTestCase):
     command: [sleep, "1"]
 """
         self.check_broken(POD.format(name="p", spec=spec),
-                          ["FILE:9: spec.initContainers[0].lifecycle: must not be set for init containers "
-                           "(hooks run only for regular containers and sidecars)"])
+                          ["FILE:9: spec.initContainers[0].lifecycle: may not be set for init containers without "
+                           "restartPolicy=Always (got {\"postStart\":{\"exec\":{\"command\":[\"true\"]}}})"])
 
     def test_duplicate_key(self):
         self.check_broken("apiVersion: v1\nkind: Pod\nkind: Pod\n", ["FILE:3: kind: is given twice (duplicate key)"])
@@ -398,9 +402,51 @@ items:
 """
         self.check_broken(text, [
             "FILE:13: items[1].spec.containers[0].command: is required: the process driver runs commands, not "
-            "images; give a command, or use --driver oci",
+            "images (got nothing)",
             "FILE:11: items[1].metadata.name: duplicate pod name \"one\" (also items[0].metadata.name)",
         ])
+
+    def test_the_library_decides_stop_signal_term(self):
+        # The CLI used to refuse what the library accepts ("TERM" is SIGTERM): one validator now.
+        spec = "  containers:\n  - name: a\n    command: [sleep, '1']\n    lifecycle:\n      stopSignal: TERM\n"
+        r = self.cli("validate", self.write("term.yaml", POD.format(name="p", spec=spec)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+
+    def test_unimplemented_fields_are_warnings(self):
+        spec = """  nodeSelector: {disk: ssd}
+  restartPolicy: Never
+  containers:
+  - name: web
+    image: nginx
+    command: ["true"]
+    readinessProbe:
+      exec:
+        command: ["false"]
+    volumeMounts: []
+    stdin: true
+"""
+        path = self.write("warn.yaml", POD.format(name="p", spec=spec))
+        r = self.cli("validate", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stderr.splitlines()
+        self.assertIn(f"{path}:6: warning: spec.nodeSelector: is for a scheduler; lifehook runs the pod on this "
+                      "machine; ignored", lines)
+        self.assertIn(f"{path}:10: warning: spec.containers[0].image: is not used: the process driver runs the "
+                      "container's command (no image is pulled)", lines)
+        self.assertIn(f"{path}:16: warning: spec.containers[0].stdin: is not implemented by lifehook or the process "
+                      "driver; ignored", lines)
+        self.assertEqual(len(lines), 3, r.stderr)  # volumeMounts: [] asks for nothing; probes are implemented
+        # run prints the same warnings before it starts, and the status JSON lists them.
+        r = self.cli("run", path, "-o", "json", timeout=15)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{path}:16: warning: spec.containers[0].stdin: is not implemented by lifehook or the process "
+                      "driver; ignored", r.stderr.splitlines())
+        last = json.loads(r.stdout.splitlines()[-1])
+        status = last.get("status", last)
+        self.assertIn({"path": "spec.containers[0].stdin",
+                       "message": "is not implemented by lifehook or the process driver; ignored"}, status["warnings"])
+        self.assertNotIn("readinessProbe", json.dumps(status["warnings"]))
 
     def test_json_from_stdin_and_multi_document(self):
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "from-json"},
@@ -441,6 +487,76 @@ items:
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("lifehook", r.stdout)
             self.assertIn("Example", r.stdout, cmd)
+
+
+class PodStatus(CliTestCase):
+    """The status and events of real pods, as the kubelet reports them."""
+
+    def test_finished_pod_conditions_and_init_readiness(self):
+        spec = """  restartPolicy: Never
+  initContainers:
+  - name: init1
+    command: ["true"]
+  containers:
+  - name: web
+    command: ["true"]
+    resources:
+      limits: {cpu: 100m, memory: 64Mi}
+"""
+        r = self.cli("run", self.write("done.yaml", POD.format(name="done", spec=spec)), "-o", "json", timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        status = json.loads(r.stdout.splitlines()[-1])["status"]
+        self.assertEqual(status["phase"], "Succeeded")
+        self.assertTrue(status["initContainerStatuses"][0]["ready"], status)
+        conditions = {c["type"]: c for c in status["conditions"]}
+        self.assertEqual([c["type"] for c in status["conditions"]],
+                         ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"])
+        self.assertEqual((conditions["Initialized"]["status"], conditions["Initialized"]["reason"]),
+                         ("True", "PodCompleted"))
+        self.assertEqual(conditions["Ready"]["reason"], "PodCompleted")
+        for c in status["conditions"]:
+            self.assertRegex(c["lastTransitionTime"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(status["qosClass"], "Burstable")  # init1 limits nothing: not Guaranteed
+        self.assertEqual(status["hostIP"], "127.0.0.1")
+        self.assertEqual(status["podIPs"], [{"ip": "127.0.0.1"}])
+        self.assertIn("startTime", status)
+
+    def test_initializing_conditions_name_the_containers(self):
+        spec = """  initContainers:
+  - name: init1
+    command: [sleep, "30"]
+  - name: init2
+    command: ["true"]
+  containers:
+  - name: web
+    command: [sleep, "30"]
+"""
+        w = Watch(self.write("init.yaml", POD.format(name="init", spec=spec)), "-o", "json", "--for", "1s")
+        try:
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        statuses = [json.loads(l)["status"] for _, l in w.lines if l.startswith("{")]
+        self.assertTrue(statuses, w.text() + w.stderr)
+        conditions = {c["type"]: c for c in statuses[0]["conditions"]}
+        self.assertEqual(conditions["Initialized"]["message"], "containers with incomplete status: [init1 init2]")
+        self.assertEqual(conditions["Initialized"]["reason"], "ContainersNotInitialized")
+        self.assertEqual(conditions["Ready"]["message"], "containers with unready status: [web]")
+        self.assertEqual(conditions["ContainersReady"]["reason"], "ContainersNotReady")
+
+    def test_repeated_events_are_aggregated(self):
+        spec = "  restartPolicy: OnFailure\n  containers:\n  - name: crash\n    command: [sh, -c, 'exit 1']\n"
+        w = Watch(self.write("crash.yaml", POD.format(name="crash", spec=spec)), "--events", "--for", "2s")
+        try:
+            rc, _ = w.finish()
+        finally:
+            w.kill()
+        out = w.text()
+        # The first restart is immediate: Created and Started twice, then BackOff.
+        self.assertRegex(out, r"  Normal\s+Started\s+\d+s \(x2 over \d+s\)\s+kubelet\s+Started container crash\n",
+                         out)
+        self.assertEqual(len(re.findall(r"  Normal\s+Started\s+.*kubelet", out)), 1, out)
+        self.assertRegex(out, r"  Warning\s+BackOff\s+\d+s\s+kubelet\s+Back-off restarting failed container crash", out)
 
 
 class Handler(CliTestCase):

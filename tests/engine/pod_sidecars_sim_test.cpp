@@ -78,9 +78,9 @@ TEST(PodSidecarsSim, ASidecarRestartsWhateverThePolicyAndCountsInRestarts) {
   EXPECT_EQ(st["phase"], "Running") << "a sidecar's exit code never fails the pod";
   EXPECT_EQ(st["display"]["restarts"].get<std::string>().substr(0, 1), "1");
   EXPECT_EQ(st["display"]["status"], "Running");
-  EXPECT_TRUE(std::find(st["conditions"].begin(), st["conditions"].end(),
-                        json{{"status", "True"}, {"type", "Initialized"}}) != st["conditions"].end())
-      << st["conditions"].dump();
+  EXPECT_TRUE(std::any_of(st["conditions"].begin(), st["conditions"].end(), [](const json& c) {
+    return c["type"] == "Initialized" && c["status"] == "True";
+  })) << st["conditions"].dump();
 }
 
 // "should terminate sidecars when the main containers have finished": restartPolicy Never, main

@@ -33,7 +33,8 @@ TEST(PodSpec, InvalidPodsNameThePathAndValue) {
        "\"web\""},
       {[](json& j) { j["spec"]["containers"][0].erase("name"); }, "spec.containers[0].name", "required"},
       {[](json& j) { j["spec"]["containers"][0]["name"] = "Bad_Name"; }, "spec.containers[0].name", "Bad_Name"},
-      {[](json& j) { j["spec"]["terminationGracePeriodSeconds"] = -1; }, "spec.terminationGracePeriodSeconds", "-1"},
+      {[](json& j) { j["spec"]["terminationGracePeriodSeconds"] = "ten"; }, "spec.terminationGracePeriodSeconds",
+       "ten"},
       {[](json& j) { j["spec"]["restartPolicy"] = "Sometimes"; }, "spec.restartPolicy", "Sometimes"},
       {[](json& j) {
          j["spec"]["initContainers"] = json::array({container("init", "true")});

@@ -4,9 +4,11 @@
 #include "plugin/pod/backoff.hpp"
 #include "plugin/pod/spec.hpp"
 #include "plugin/pod/status.hpp"
+#include "status_test_util.hpp"
 
 using namespace lifehook;
 using namespace lifehook::pod;
+using namespace statustest;
 
 namespace {
 
@@ -14,27 +16,6 @@ PodSpec two_init_one_main(const char* policy = "Always") {
   return parse_pod(std::string(R"({"metadata":{"name":"p","uid":"u1"},"spec":{"restartPolicy":")") + policy +
                    R"(","initContainers":[{"name":"a","command":["true"]},{"name":"b","command":["true"]}],
                      "containers":[{"name":"m","command":["true"]}]}})");
-}
-
-ContainerStatus waiting(const char* reason, bool with_last = false, int last_code = 1) {
-  ContainerStatus s;
-  s.kind = StateKind::Waiting;
-  s.waiting_reason = reason;
-  if (with_last) s.last = TerminatedState{last_code, 0, last_code ? "Error" : "Completed", "", {}, {}};
-  return s;
-}
-ContainerStatus running(bool ready = true) {
-  ContainerStatus s;
-  s.kind = StateKind::Running;
-  s.ready = ready;
-  s.started = true;
-  return s;
-}
-ContainerStatus terminated(int code, int sig = 0) {
-  ContainerStatus s;
-  s.kind = StateKind::Terminated;
-  s.terminated = TerminatedState{code, sig, code == 0 ? "Completed" : "Error", "", {}, {}};
-  return s;
 }
 
 json status_of(const PodSpec& spec, std::vector<ContainerStatus> init, std::vector<ContainerStatus> main,

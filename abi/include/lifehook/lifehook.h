@@ -125,7 +125,10 @@ LIFEHOOK_API void lifehook_free(void *p);
 typedef struct lifehook_pod lifehook_pod;
 
 /* Event callback: {"type":"Normal|Warning","reason":"...","message":"...","container":"...","time":"RFC3339"}.
-   Called from an event-loop thread, in order, once per event per watcher. */
+   Called from an event-loop thread, in order, once per event per watcher.
+   Since 1.1, repeated identical events are aggregated as Kubernetes Event objects: each occurrence also
+   carries "count" (1, 2, ... within its series of identical type/reason/container/message),
+   "firstTimestamp" (the series' first occurrence) and "lastTimestamp" (this one, = "time"). */
 typedef void (*lifehook_event_fn)(void *user, const char *event_json);
 
 /* Host-owned containers. struct_size = sizeof as compiled by the host; NULL callbacks mean "not supported".
@@ -209,6 +212,33 @@ LIFEHOOK_API int lifehook_probe_state(lifehook_probe *probe, char **state_json);
    NULL is a no-op. */
 LIFEHOOK_API void lifehook_probe_stop(lifehook_probe *probe);
 
+/* ---- Pod validation and host-set conditions (ABI 1.1) ---------------------------------- */
+
+/* Validates a pod exactly as lifehook_pod_create with the same arguments would (same rules, same
+   messages), but reports every problem at once, and every warning: a field that neither the engine
+   nor the driver implements, which a created pod ignores (its status lists the same warnings in its
+   field "warnings"). Nothing is created or started. *report_json (free with lifehook_free):
+     {"valid": true|false,
+      "problems": [{"path": "spec.containers[0].name", "message": "is required"}, ...],
+      "warnings": [{"path": "spec.containers[0].volumeMounts", "message": "..."}, ...]}
+   Paths are JSON paths into the pod ("pod" for the document itself) or "options.<field>".
+   Returns LIFEHOOK_OK when the pod is valid (warnings may be present); otherwise the status
+   lifehook_pod_create would return for the first problem (LIFEHOOK_E_INVALID, LIFEHOOK_E_UNSUPPORTED),
+   with the report set. A NULL ctx, pod_json or report_json is LIFEHOOK_E_INVALID with *report_json NULL. */
+LIFEHOOK_API int lifehook_pod_validate(lifehook_ctx *ctx, const char *pod_json, const char *options_json,
+                                       const lifehook_driver *driver, char **report_json);
+
+/* Sets a pod condition from the host, as a controller patches one through the API, for the pod's
+   readinessGates. condition_json (reason and message optional):
+     {"type": "example.com/feature-1", "status": "True"|"False"|"Unknown", "reason": "...", "message": "..."}
+   The pod is Ready only when every condition its spec.readinessGates names is "True"; until set, the
+   Ready condition says 'corresponding condition of pod readiness gate "X" does not exist.'. The
+   condition appears in the status with its lastTransitionTime. The conditions the kubelet owns
+   (PodScheduled, Initialized, ContainersReady, Ready, PodReadyToStartContainers) cannot be set:
+   LIFEHOOK_E_INVALID, as for a type that is not a qualified name, another status, or a 65th
+   distinct type (a pod holds at most 64). */
+LIFEHOOK_API int lifehook_pod_set_condition(lifehook_pod *pod, const char *condition_json);
+
 /* ---- Function table for hosts that dlopen ------------------------------------------------ */
 
 /* Grows only at the end; check struct_size before using a member added after your build. */
@@ -240,6 +270,9 @@ struct lifehook_api {
                      void *user, lifehook_probe **probe, char **error);
   int (*probe_state)(lifehook_probe *probe, char **state_json);
   void (*probe_stop)(lifehook_probe *probe);
+  int (*pod_validate)(lifehook_ctx *ctx, const char *pod_json, const char *options_json, const lifehook_driver *driver,
+                      char **report_json);
+  int (*pod_set_condition)(lifehook_pod *pod, const char *condition_json);
 };
 
 /* The table of every function above (and those added later), for abi_major == 1; NULL otherwise. */
