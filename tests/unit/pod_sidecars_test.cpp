@@ -31,6 +31,8 @@ TEST(PodSidecars, TheSidecarOutlivesTheMainContainerUntilItFinishes) {
   std::string dir = temp_dir();
   std::string marker = marker_sleep();
   json proxy = sidecar("proxy", "touch " + dir + "/proxy-up; exec sleep " + marker);
+  // The main container starts once the sidecar has started: here, once its file is there.
+  proxy["startupProbe"] = {{"exec", {{"command", {"test", "-e", dir + "/proxy-up"}}}}, {"periodSeconds", 1}};
   json main = container("main", "test -e " + dir + "/proxy-up || exit 3; sleep 0.3");
   Pod pod(c.ctx, pod_json("sidecar-done", json::array({main}), json::array({proxy}), {{"restartPolicy", "Never"}}));
   ASSERT_EQ(lifehook_pod_start(pod.pod), LIFEHOOK_OK);
