@@ -122,9 +122,12 @@ ContainerSpec parse_container(const json& j, const std::string& path, bool init,
           throw_invalid(path + "." + probe, "may not be set for init containers without restartPolicy=Always");
       });
   }
-  for (auto [type, slot] : {std::pair{probe::ProbeType::Liveness, &c.liveness_probe},
-                            std::pair{probe::ProbeType::Readiness, &c.readiness_probe},
-                            std::pair{probe::ProbeType::Startup, &c.startup_probe}}) {
+  for (auto entry : {std::pair{probe::ProbeType::Liveness, &c.liveness_probe},
+                     std::pair{probe::ProbeType::Readiness, &c.readiness_probe},
+                     std::pair{probe::ProbeType::Startup, &c.startup_probe}}) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    probe::ProbeType type = entry.first;
+    std::optional<probe::ProbeSpec>* slot = entry.second;
     std::string key(probe::probe_field_name(type));
     if (const json* p = field(j, key.c_str()); p && (!init || c.restartable))
       step([&] { *slot = probe::parse_probe(*p, path + "." + key, type, c.ports, c.env); });
