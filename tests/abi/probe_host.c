@@ -19,20 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_check.h"
 #include "lifehook/lifehook.h"
 
-static int failures = 0;
 static const struct lifehook_api* api = NULL;
-
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      ++failures;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
-  } while (0)
 
 /* ---- what the callbacks saw ---- */
 #define MAX_STATES 64
