@@ -480,10 +480,10 @@ void Lifecycle::kill_for_probe(Container& c, probe::ProbeType type, Deferred& d)
   bool restart = decide_restart(c.role, spec_.restart_policy, true).restart;
   bool liveness = type == probe::ProbeType::Liveness;
   // computeInitContainerActions words a sidecar's kill its own way (and always restarts it).
-  std::string message = c.role == Role::Sidecar
-                            ? "Init container " + c.name() + " failed " + (liveness ? "liveness" : "startup") + " probe"
-                            : "Container " + c.name() + " failed " + (liveness ? "liveness" : "startup") + " probe" +
-                                  (restart ? ", will be restarted" : "");
+  bool sidecar = c.role == Role::Sidecar;
+  std::string message = std::string(sidecar ? "Init container " : "Container ") + c.name() + " failed " +
+                        (liveness ? "liveness" : "startup") + " probe" +
+                        (!sidecar && restart ? ", will be restarted" : "");
   c.probes.killed = true;
   auto grace = std::chrono::milliseconds(p.termination_grace_ms.value_or(spec_.grace_ms));
   stops_.stop(c, saturating_add(env_.clock.now(), grace),
