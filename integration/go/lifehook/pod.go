@@ -86,6 +86,74 @@ func (x *Context) NewPod(pod any, opts any, driver Driver) (*Pod, error) {
 	return p, nil
 }
 
+// ValidationIssue is one entry of a ValidationReport: a JSON path into the pod ("pod" for the
+// document itself, "options.<field>" for an option) and what is wrong with it or ignored there.
+type ValidationIssue struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// ValidationReport is lifehook_pod_validate's verdict: every problem that NewPod would refuse, and
+// every warning (a field neither the engine nor the driver implements, which a created pod ignores and
+// lists in its status' "warnings").
+type ValidationReport struct {
+	Valid    bool              `json:"valid"`
+	Problems []ValidationIssue `json:"problems"`
+	Warnings []ValidationIssue `json:"warnings"`
+	Raw      json.RawMessage   `json:"-"`
+}
+
+// ValidatePod checks a pod exactly as NewPod with the same arguments would (same rules, same
+// messages), reporting every problem at once; nothing is created or started, and no Driver method is
+// called (driver only tells which fields a host's containers implement). An invalid pod returns its
+// report with the *Error NewPod would return (ErrInvalid or ErrUnsupported; its message is the first
+// problem); a valid one a nil error, possibly with warnings. A 1.0 library gives ErrUnsupported.
+func (x *Context) ValidatePod(pod any, opts any, driver Driver) (ValidationReport, error) {
+	podText, err := document(pod)
+	if err != nil {
+		return ValidationReport{}, err
+	}
+	optText, err := document(opts)
+	if err != nil {
+		return ValidationReport{}, err
+	}
+	cpod, copts := C.CString(podText), cstring(optText)
+	defer C.free(unsafe.Pointer(cpod))
+	defer freeC(copts)
+	var cdriver *C.lifehook_driver
+	if driver != nil {
+		h := cgo.NewHandle(&driverBox{driver})
+		defer h.Delete()
+		if cdriver = C.lifehook_go_driver_new(C.uintptr_t(h)); cdriver == nil {
+			return ValidationReport{}, &Error{Status: StatusNoMem, Call: "lifehook_pod_validate"}
+		}
+		defer C.free(unsafe.Pointer(cdriver))
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.c == nil {
+		return ValidationReport{}, ErrClosed
+	}
+	var out *C.char
+	rc := C.lifehook_go_pod_validate(x.c, cpod, copts, cdriver, &out)
+	text := take(out)
+	var r ValidationReport
+	if text != "" {
+		if err := json.Unmarshal([]byte(text), &r); err != nil {
+			return r, &Error{Status: StatusSystem, Call: "lifehook_pod_validate", Message: "unreadable report: " + err.Error()}
+		}
+		r.Raw = json.RawMessage(text)
+	}
+	if rc == C.LIFEHOOK_OK {
+		return r, nil
+	}
+	e := &Error{Status: Status(rc), Call: "lifehook_pod_validate"}
+	if len(r.Problems) > 0 {
+		e.Message = r.Problems[0].Path + ": " + r.Problems[0].Message
+	}
+	return r, e
+}
+
 func (p *Pod) release() {
 	p.handlesMu.Lock()
 	defer p.handlesMu.Unlock()
@@ -166,6 +234,29 @@ func millis(d time.Duration) C.int64_t {
 		return -1
 	}
 	return C.int64_t(d / time.Millisecond)
+}
+
+// SetCondition sets a pod condition from the host, as a controller patches one through the API, for
+// the pod's spec.readinessGates: the pod is Ready only when every gate's condition is "True". Type and
+// Status ("True", "False" or "Unknown") are required, Reason and Message optional; the library sets
+// its lastTransitionTime. The kubelet's own conditions (Ready, ContainersReady, ...), a type that is not
+// a qualified name, another status or a 65th distinct type are ErrInvalid. A 1.0 library gives
+// ErrUnsupported.
+func (p *Pod) SetCondition(cond PodCondition) error {
+	text, err := json.Marshal(struct {
+		Type    string `json:"type"`
+		Status  string `json:"status"`
+		Reason  string `json:"reason,omitempty"`
+		Message string `json:"message,omitempty"`
+	}{cond.Type, cond.Status, cond.Reason, cond.Message})
+	if err != nil {
+		return err
+	}
+	ctext := C.CString(string(text))
+	defer C.free(unsafe.Pointer(ctext))
+	return p.with(func(c *C.lifehook_pod) error {
+		return check(C.lifehook_go_pod_set_condition(c, ctext), "lifehook_pod_set_condition", nil)
+	})
 }
 
 // Terminate stops the pod: preStop handlers, then the stop signal, within grace (negative: the

@@ -81,3 +81,21 @@ void lifehook_go_probe_stop(lifehook_probe* probe) {
   const struct lifehook_api* api = probe_api();
   if (api) api->probe_stop(probe);
 }
+
+/* The library's table when it has `member` (a function added after 1.0), NULL otherwise. */
+#define API_WITH(member)                                \
+  const struct lifehook_api* api = lifehook_get_api(1); \
+  if (api && api->struct_size < offsetof(struct lifehook_api, member) + sizeof api->member) api = NULL
+
+int lifehook_go_pod_validate(lifehook_ctx* ctx, const char* pod, const char* options, const lifehook_driver* driver,
+                             char** report) {
+  API_WITH(pod_validate);
+  if (!api) return LIFEHOOK_E_UNSUPPORTED;
+  return api->pod_validate(ctx, pod, options, driver, report);
+}
+
+int lifehook_go_pod_set_condition(lifehook_pod* pod, const char* condition) {
+  API_WITH(pod_set_condition);
+  if (!api) return LIFEHOOK_E_UNSUPPORTED;
+  return api->pod_set_condition(pod, condition);
+}

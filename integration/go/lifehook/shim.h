@@ -19,4 +19,9 @@ int lifehook_go_probe_start(lifehook_ctx* ctx, const char* probe, const char* ta
                             lifehook_probe** out, char** error);
 int lifehook_go_probe_state(lifehook_probe* probe, char** state_json);
 void lifehook_go_probe_stop(lifehook_probe* probe);
+/* lifehook_pod_validate and lifehook_pod_set_condition (ABI 1.1) through lifehook_get_api(1), as the
+   probes: LIFEHOOK_E_UNSUPPORTED from a library whose table lacks them. */
+int lifehook_go_pod_validate(lifehook_ctx* ctx, const char* pod, const char* options, const lifehook_driver* driver,
+                             char** report);
+int lifehook_go_pod_set_condition(lifehook_pod* pod, const char* condition);
 #endif

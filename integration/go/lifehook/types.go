@@ -174,10 +174,14 @@ type PodStatus struct {
 	Raw json.RawMessage `json:"-"`
 }
 
+// PodCondition is one of the status' conditions; Pod.SetCondition takes one (Type, Status, and
+// optionally Reason and Message: LastTransitionTime is the library's).
 type PodCondition struct {
-	Type   string `json:"type"`
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
+	Type               string `json:"type"`
+	Status             string `json:"status"`
+	Reason             string `json:"reason,omitempty"`
+	Message            string `json:"message,omitempty"`
+	LastTransitionTime string `json:"lastTransitionTime,omitempty"`
 }
 
 type ContainerStatus struct {

@@ -13,9 +13,9 @@ A standalone probe (ABI 1.1) calls back on every change of its published result:
                          {"podIP": "127.0.0.1"}, on_change=lambda state: print(state["result"])) as probe:
         ...  # probe.state() is the whole state document
 
-The API: Context (run, submit, run_async, cancel, pod, start_probe, close), Operation, Result, Pod (start,
-status, watch, terminate, wait, container_exited, destroy) with a Driver for host-owned containers, Probe
-(state, stop).
+The API: Context (run, submit, run_async, cancel, pod, validate_pod, start_probe, close), Operation,
+Result, Pod (start, status, watch, set_condition, terminate, wait, container_exited, destroy) with a
+Driver for host-owned containers, Probe (state, stop).
 
 Requests, results, pod status, events and probe states are the JSON documents of the C ABI as dicts;
 their JSON Schemas are in /usr/share/lifehook/schemas. Every failing call raises a LifehookError

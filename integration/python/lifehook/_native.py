@@ -69,6 +69,9 @@ _PROTOTYPES_1_1 = {
                                             ctypes.POINTER(probe_p), out_str]),
     "lifehook_probe_state": (ctypes.c_int, [probe_p, out_str]),
     "lifehook_probe_stop": (None, [probe_p]),
+    "lifehook_pod_validate": (ctypes.c_int, [ctx_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(Driver),
+                                             out_str]),
+    "lifehook_pod_set_condition": (ctypes.c_int, [pod_p, ctypes.c_char_p]),
 }
 
 _lock = threading.Lock()

@@ -204,6 +204,18 @@ class Context:
         self._pods.append(p)
         return p
 
+    def validate_pod(self, pod, options=None, driver=None):
+        """Validates a pod exactly as pod() with the same arguments would (ABI 1.1): the same rules and
+        messages, but every problem at once. Nothing is created or started and no driver method is called
+        (driver only tells which fields the host's containers implement). Returns the report
+        {"valid": True, "problems": [], "warnings": [{"path": ..., "message": ...}, ...]}: warnings are
+        fields neither the engine nor the driver implements, which a created pod ignores. An invalid pod
+        raises the error pod() would (InvalidError or UnsupportedError, its message the first problem),
+        carrying the whole report as .report. UnsupportedError with a 1.0 library."""
+        from .pod import validate
+
+        return validate(self, pod, options, driver)
+
     def start_probe(self, probe, target=None, on_change=None):
         """Starts a standalone probe (ABI 1.1) and returns its Probe.
 

@@ -13,7 +13,10 @@ STATUS_NAMES = {
 
 
 class LifehookError(Exception):
-    """A call returned a status other than LIFEHOOK_OK."""
+    """A call returned a status other than LIFEHOOK_OK. .report: Context.validate_pod's whole report
+    when that call raised it, else None."""
+
+    report = None
 
     def __init__(self, status, message="", call=""):
         self.status = status

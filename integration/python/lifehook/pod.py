@@ -12,7 +12,7 @@ import threading
 
 from . import _native
 from .context import _encode, check
-from .errors import StateError
+from .errors import StateError, UnsupportedError, error_for
 
 _tokens = itertools.count(1)
 _lock = threading.Lock()
@@ -81,6 +81,51 @@ def _on_event(user, event_json):
             pass
 
 
+def _driver_struct(driver):
+    """(token, struct lifehook_driver) calling `driver`; the caller drops the token from _drivers."""
+    token = next(_tokens)
+    with _lock:
+        _drivers[token] = driver
+    s = _native.Driver()
+    s.struct_size = ctypes.sizeof(_native.Driver)
+    s.user = token
+    s.start, s.signal, s.remove = _start, _signal, _remove
+    return token, s
+
+
+def _require_1_1(ctx, name):
+    if not _native.has(name):
+        major, minor = ctx.abi_version()
+        raise UnsupportedError(4, "the loaded liblifehook has ABI %d.%d; %s needs 1.1" % (major, minor, name), name)
+
+
+def validate(ctx, pod, options=None, driver=None):
+    """Context.validate_pod()."""
+    lib = _native.lib()
+    _require_1_1(ctx, "lifehook_pod_validate")
+    token, driver_p = 0, None
+    if driver is not None:
+        token, s = _driver_struct(driver)
+        driver_p = ctypes.pointer(s)
+    try:
+        out = ctypes.c_void_p()
+        rc = lib.lifehook_pod_validate(ctx._require_open(), _encode(pod), _encode(options), driver_p,
+                                       ctypes.byref(out))
+        text = _native.take(out)
+    finally:
+        with _lock:
+            _drivers.pop(token, None)
+    report = json.loads(text) if text else None
+    if rc != 0:
+        problems = (report or {}).get("problems") or [{}]
+        first = problems[0]
+        message = "%s: %s" % (first["path"], first["message"]) if "path" in first else ""
+        e = error_for(rc, message, "lifehook_pod_validate")
+        e.report = report
+        raise e
+    return report
+
+
 class Pod:
     """The node-side lifecycle of one Kubernetes Pod. Create with Context.pod()."""
 
@@ -91,16 +136,9 @@ class Pod:
         lib = _native.lib()
         driver_p = None
         if driver is not None:
-            token = next(_tokens)
-            with _lock:
-                _drivers[token] = driver
+            token, self._driver_struct = _driver_struct(driver)
             self._tokens.append(token)
-            s = _native.Driver()
-            s.struct_size = ctypes.sizeof(_native.Driver)
-            s.user = token
-            s.start, s.signal, s.remove = _start, _signal, _remove
-            self._driver_struct = s
-            driver_p = ctypes.pointer(s)
+            driver_p = ctypes.pointer(self._driver_struct)
         handle, error = _native.pod_p(), ctypes.c_void_p()
         rc = lib.lifehook_pod_create(ctx._require_open(), _encode(pod), _encode(options), driver_p,
                                      ctypes.byref(handle), ctypes.byref(error))
@@ -132,6 +170,23 @@ class Pod:
             _watchers[token] = callback
         self._tokens.append(token)
         check(_native.lib().lifehook_pod_watch(self._require_open(), _on_event, token), "lifehook_pod_watch")
+
+    def set_condition(self, condition_type, status, reason=None, message=None):
+        """Sets a pod condition from the host (ABI 1.1), as a controller patches one through the API, for
+        the pod's spec.readinessGates: the pod is Ready only when every gate's condition is "True".
+        status: "True", "False" or "Unknown" (a bool is spelt for you); the library sets its
+        lastTransitionTime. The kubelet's own conditions (Ready, ContainersReady, ...), a type that is not
+        a qualified name or another status raise InvalidError; a 1.0 library UnsupportedError."""
+        _require_1_1(self._ctx, "lifehook_pod_set_condition")
+        if isinstance(status, bool):
+            status = "True" if status else "False"
+        condition = {"type": condition_type, "status": status}
+        if reason is not None:
+            condition["reason"] = reason
+        if message is not None:
+            condition["message"] = message
+        check(_native.lib().lifehook_pod_set_condition(self._require_open(), _encode(condition)),
+              "lifehook_pod_set_condition")
 
     def terminate(self, grace_ms=-1):
         """Stops the pod (preStop hooks within the grace period); blocks until every container stopped."""
