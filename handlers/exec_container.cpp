@@ -24,7 +24,7 @@ struct RuntimeContainer {
   std::string id;
 };
 
-// runc keeps <root>/<id>/state.json with the init pid; reading it costs no process.
+// runc keeps <root>/<id>/state.json with the init pid, crun <root>/<id>/status; reading it costs no process.
 // The request's own runtime root (target.runtimeRoot) when it names one, else every root known.
 // A state file that is refused (not a regular file, too large) is skipped and named in *refused
 // (the first ones: the message stays short).
@@ -43,7 +43,7 @@ std::optional<RuntimeContainer> find_runtime_container(int pid, const Target& ta
     while (dirent* e = ::readdir(d)) {
       if (e->d_name[0] == '.') continue;
       try {
-        if (runc_init_pid(root + "/" + e->d_name + "/state.json") == pid) {
+        if (oci_init_pid(root + "/" + e->d_name) == pid) {
           found = RuntimeContainer{runtime, root, e->d_name};
           break;
         }

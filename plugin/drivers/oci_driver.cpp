@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,9 +231,11 @@ class Core : public std::enable_shared_from_this<Core> {
   // True once the container's init has exec'd the user's program. runc removes the exec fifo just
   // before `runc init` execs, so a program that cannot be exec'd would otherwise look started for an
   // instant; a process that is gone already is left to the exit path (inst->exited).
+  // crun has no `init`: the container's init is a fork of `crun run` (run_pid) until it execs, so it
+  // still runs the runtime's executable (same /proc/<pid>/exe) where runc's would say "runc init".
   // Plain read(2): the process may exit mid-read (ESRCH), and libstdc++'s filebuf throws on that
   // — an exception that escaped this poll ended it, and the start was never reported.
-  static bool init_has_execed(int pid) {
+  static bool init_has_execed(int pid, int run_pid) {
     UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return false;
     char buf[64];
@@ -241,7 +244,12 @@ class Core : public std::enable_shared_from_this<Core> {
     }
     if (n <= 0) return false;
     static const std::string runc_init("runc\0init", 9);
-    return std::string(buf, static_cast<size_t>(n)).compare(0, runc_init.size(), runc_init) != 0;
+    if (std::string(buf, static_cast<size_t>(n)).compare(0, runc_init.size(), runc_init) == 0) return false;
+    struct stat init_exe {
+    }, run_exe{};
+    if (::stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &init_exe) != 0) return false;
+    return ::stat(("/proc/" + std::to_string(run_pid) + "/exe").c_str(), &run_exe) != 0 ||
+           init_exe.st_dev != run_exe.st_dev || init_exe.st_ino != run_exe.st_ino;
   }
 
   // The container counts as started once the runtime has recorded its init pid, removed the
@@ -264,7 +272,7 @@ class Core : public std::enable_shared_from_this<Core> {
     std::string state_dir = options_.root + "/" + inst->id;
     int pid = -1;
     try {
-      pid = runc_init_pid(state_dir + "/state.json").value_or(-1);  // -1: not recorded yet
+      pid = oci_init_pid(state_dir).value_or(-1);  // -1: not recorded yet
     } catch (const FileReadError& e) {
       // Not the runtime's state (a FIFO, a device, a huge file): refused, never waited on here.
       delete_container(*inst);
@@ -278,7 +286,7 @@ class Core : public std::enable_shared_from_this<Core> {
       inst->pid = pid;
       inst->init_pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     }
-    if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0 && init_has_execed(pid)) {
+    if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0 && init_has_execed(pid, inst->run->pid())) {
       inst->started = true;
       done(start_info(*inst), {});
       return;

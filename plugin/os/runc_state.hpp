@@ -1,5 +1,6 @@
-// runc's state file, <root>/<id>/state.json: where the oci driver learns the pid of a container's
-// init and the "runtime" exec mode finds the container a pid belongs to. The file belongs to the
+// The runtime's state of a container: runc's <root>/<id>/state.json ("init_process_pid") or crun's
+// <root>/<id>/status ("pid"), where the oci driver learns the pid of a container's init and the
+// "runtime" exec mode finds the container a pid belongs to. The file belongs to the
 // runtime, and to whoever may write into its root: it is read as a regular file within a bound,
 // never blocking on a FIFO or reading a device without end (common/regular_file.hpp), and parsed
 // within the JSON bounds (common/bounded_json.hpp).
@@ -19,5 +20,9 @@ inline constexpr size_t kMaxRuncStateBytes = size_t{4} << 20;
 // init_process_pid). Throws FileReadError when the file is refused: not a regular file (a FIFO, a
 // device, a directory), larger than kMaxRuncStateBytes, or unreadable.
 std::optional<int> runc_init_pid(const std::string& path);
+
+// The init pid of the container whose state directory is `dir` (<root>/<id>), from runc's state.json
+// or, when there is none, crun's status file (same bounds, same refusals, same nullopt while not written).
+std::optional<int> oci_init_pid(const std::string& dir);
 
 }  // namespace lifehook

@@ -1,6 +1,7 @@
-// The oci driver on real runc: containers of one pod share the pod network (loopback), exec runs
-// inside a container, stop signals go through the runtime, exit codes are exact, and nothing is
-// left in `runc list`, in the state directory or as a namespace mount afterwards.
+// The oci driver on real runc, and on crun (runtime option): containers of one pod share the pod
+// network (loopback), exec runs inside a container, stop signals go through the runtime, exit codes
+// are exact, and nothing is left in the runtime's list, in the state directory or as a namespace
+// mount afterwards.
 #include "plugin/drivers/oci_driver.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -35,14 +37,16 @@ struct PodUnderTest {
   std::condition_variable cv;
   std::map<std::string, std::pair<int, int>> exits;
 
-  explicit PodUnderTest(const std::string& pod_json) : spec(pod::parse_pod(pod_json)) {
+  explicit PodUnderTest(const std::string& pod_json, const std::string& runtime = "runc",
+                        const std::string& root = test_runtime_root())
+      : spec(pod::parse_pod(pod_json)) {
     state_dir = fs::path(test_runtime_root()).parent_path().string() + "/pods";
     drivers::DriverEnv env{ctx, spec, [this](const std::string& name, drivers::InstanceId, int code, int sig) {
                              std::lock_guard lock(mu);
                              exits[name] = {code, sig};
                              cv.notify_all();
                            }};
-    driver = drivers::make_oci_driver(env, {{"root", test_runtime_root()}, {"stateDir", state_dir}});
+    driver = drivers::make_oci_driver(env, {{"runtime", runtime}, {"root", root}, {"stateDir", state_dir}});
     driver->validate(spec);
   }
 
@@ -74,6 +78,20 @@ struct PodUnderTest {
 
 std::string runc_list() { return run_command("runc --root " + test_runtime_root() + " list -q"); }
 
+// crun through tests/ecosystem/crun-private-ns: crun 1.8 refuses this machine's hybrid cgroup layout
+// (v1 controllers plus /sys/fs/cgroup/unified), so the script runs it in a private mount namespace
+// without that mount, where it sees plain cgroup v1 (the host's mounts are untouched); elsewhere it
+// is crun as is. Its own root, under the test binary's.
+const std::string kCrun = LIFEHOOK_CRUN_PRIVATE_NS;
+std::string crun_root() { return test_runtime_root() + "-crun"; }
+std::string crun_list() { return run_command(kCrun + " --root " + crun_root() + " list -q 2>/dev/null"); }
+
+#define SKIP_WITHOUT_CRUN()                                                                          \
+  do {                                                                                               \
+    SKIP_WITHOUT_RUNC();                                                                             \
+    if (run_command("command -v crun") == "") GTEST_SKIP() << "crun is not installed (Debian crun)"; \
+  } while (0)
+
 const char* kTwoContainerPod = R"({"metadata": {"name": "web", "uid": "u1"}, "spec": {"containers": [
   {"name": "server", "command": ["busybox", "sh", "-c",
      "echo hello > /tmp/index.html; busybox httpd -p 127.0.0.1:8080 -h /tmp; trap 'exit 42' TERM; while :; do sleep 0.1; done"]},
@@ -82,11 +100,12 @@ const char* kTwoContainerPod = R"({"metadata": {"name": "web", "uid": "u1"}, "sp
   {"name": "stubborn", "command": ["busybox", "sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]}
 ]}})";
 
-TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
-  SKIP_WITHOUT_RUNC();
+// The two-container pod on `runtime` with its root; `list` is what the runtime still lists.
+void pod_network_exec_stop_and_cleanup(const std::string& runtime, const std::string& root,
+                                       const std::function<std::string()>& list) {
   std::string state_dir;
   {
-    PodUnderTest pod(kTwoContainerPod);
+    PodUnderTest pod(kTwoContainerPod, runtime, root);
     state_dir = pod.state_dir;
     drivers::StartInfo server = pod.start(pod.spec.containers[0]);
     ASSERT_TRUE(server.pid);
@@ -128,10 +147,24 @@ TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
     EXPECT_EQ(stubborn->second, SIGKILL);
     for (const char* name : {"server", "client", "stubborn"}) pod.driver->remove(name, 1);
   }
-  EXPECT_EQ(runc_list(), "");
+  EXPECT_EQ(list(), "");
   std::error_code ec;
   EXPECT_TRUE(!fs::exists(state_dir, ec) || fs::is_empty(state_dir, ec)) << "left in " << state_dir;
   EXPECT_EQ(run_command("grep -c " + shell_quote(state_dir) + " /proc/self/mountinfo"), "0\n");
+}
+
+TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
+  SKIP_WITHOUT_RUNC();
+  pod_network_exec_stop_and_cleanup("runc", test_runtime_root(), runc_list);
+}
+
+// The same pod under crun: its state is <root>/<id>/status (no state.json) and its container init is
+// a fork of `crun run` until it execs (no `runc init`), which the driver must both recognise.
+TEST(OciDriver, PodNetworkExecInsideStopAndCleanupOnCrun) {
+  SKIP_WITHOUT_CRUN();
+  pod_network_exec_stop_and_cleanup(kCrun, crun_root(), crun_list);
+  std::error_code ec;
+  fs::remove_all(crun_root(), ec);
 }
 
 TEST(OciDriver, RepeatedCreateAndDestroyLeavesNothing) {
