@@ -56,16 +56,19 @@ void unmount_below(const std::string& dir) {
 
 }  // namespace
 
-std::string podman_unavailable_reason() {
+std::string podman_unavailable_reason(const std::string& runtime) {
   if (::geteuid() != 0) return "podman tests need root";
   if (find_podman().empty()) return "podman is not installed (packaging/install-deps installs it)";
+  if (runtime == "crun" && ::access("/usr/bin/crun", X_OK) != 0)
+    return "crun is not installed (packaging/install-deps installs it)";
   if (static_busybox().empty()) return "busybox-static is not installed (packaging/install-deps installs it)";
   return {};
 }
 
-PodmanSandbox::PodmanSandbox(const std::string& name_hint) {
+PodmanSandbox::PodmanSandbox(const std::string& name_hint, const std::string& runtime)
+    : runtime_(runtime == "crun" ? std::string(LIFEHOOK_CRUN_PRIVATE_NS) : runtime) {
   static std::atomic<int> counter{0};
-  name_ = "lhoh-pm-" + name_hint + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  name_ = "lhoh-pm-" + name_hint + "-" + runtime + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   char tmpl[] = "/tmp/lifehook-ocihook-podman-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -96,7 +99,7 @@ ProcResult PodmanSandbox::podman(const std::vector<std::string>& args, double ti
       "podman", "--root", path("storage"), "--runroot", path("run"), "--tmpdir", path("tmp"), "--storage-driver", "vfs",
       "--cgroup-manager", "cgroupfs", "--events-backend", "none",
       // Pinned: with crun installed podman 4.3 picks crun, which this machine's hybrid cgroups stop.
-      "--runtime", "runc"};
+      "--runtime", runtime_};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(find_podman(), argv, "", test_env(), timeout_s);
 }
