@@ -32,6 +32,7 @@
 #include <set>
 
 #include "../../handlers/exec_container.hpp"
+#include "../common/bounded_json.hpp"
 #include "../common/regular_file.hpp"
 #include "../context.hpp"
 #include "../errors.hpp"
@@ -69,6 +70,27 @@ std::string tail_of_file(const std::string& path, size_t max = 2000) {
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text.size() > max ? text.substr(text.size() - max) : text;
+}
+
+// The message of the last error the runtime logged to `path` (its --log, --log-format json: one
+// {"level": ..., "msg": ...} per line, the same from runc and crun), "" when there is none. crun
+// writes nothing else that tells a failed start from a program that ran and exited at once.
+std::string runtime_log_error(const std::string& path) {
+  std::string text = tail_of_file(path, 8192), last;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    try {
+      nlohmann::json entry = parse_bounded_json(std::string_view(text).substr(begin, end - begin));
+      const auto level = entry.find("level"), msg = entry.find("msg");
+      if (level != entry.end() && *level == "error" && msg != entry.end() && msg->is_string()) last = *msg;
+    } catch (const JsonInputError&) {
+      // a line cut by the tail, or not JSON: not an entry
+    }
+    begin = end + 1;
+  }
+  return last;
 }
 
 // The container init's own wait status, read from its pidfd once `<runtime> run` (its parent) has
@@ -166,7 +188,9 @@ class Core : public std::enable_shared_from_this<Core> {
       UniqueFd log(::open((inst->bundle + "/container.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
       if (!log) throw_system("oci driver: open container.log", errno);
       SpawnSpec spec;
-      spec.argv = {options_.runtime, "--root", options_.root, "run", "--bundle", inst->bundle, inst->id};
+      spec.argv = {options_.runtime, "--root", options_.root, "--log",    inst->bundle + "/runtime.log",
+                   "--log-format",   "json",   "run",         "--bundle", inst->bundle,
+                   inst->id};
       spec.env = host_environment();
       spec.stdout_fd = log.get();
       spec.stderr_fd = log.get();
@@ -258,11 +282,13 @@ class Core : public std::enable_shared_from_this<Core> {
                     std::chrono::steady_clock::time_point deadline) {
     if (closing_) return done(std::nullopt, "oci driver: the pod is being destroyed");
     if (inst->exited) {
+      std::string error = runtime_log_error(inst->bundle + "/runtime.log");
       std::string log = tail_of_file(inst->bundle + "/container.log");
-      if (log.find("level=error") != std::string::npos || inst->status.signal > 0) {
+      if (!error.empty() || log.find("level=error") != std::string::npos || inst->status.signal > 0) {
         delete_container(*inst);
         forget(key, inst);
-        return done(std::nullopt, options_.runtime + " run " + inst->id + " failed" + (log.empty() ? "" : ": " + log));
+        std::string why = error.empty() ? log : error;
+        return done(std::nullopt, options_.runtime + " run " + inst->id + " failed" + (why.empty() ? "" : ": " + why));
       }
       // It ran and is already done (a short command): report the start, then the exit.
       inst->started = true;

@@ -86,6 +86,14 @@ const std::string kCrun = LIFEHOOK_CRUN_PRIVATE_NS;
 std::string crun_root() { return test_runtime_root() + "-crun"; }
 std::string crun_list() { return run_command(kCrun + " --root " + crun_root() + " list -q 2>/dev/null"); }
 
+// Removes crun's root when a test ends, whatever happened.
+struct CrunRootCleanup {
+  ~CrunRootCleanup() {
+    std::error_code ec;
+    fs::remove_all(crun_root(), ec);
+  }
+};
+
 #define SKIP_WITHOUT_CRUN()                                                                          \
   do {                                                                                               \
     SKIP_WITHOUT_RUNC();                                                                             \
@@ -162,9 +170,8 @@ TEST(OciDriver, PodNetworkExecInsideStopAndCleanup) {
 // a fork of `crun run` until it execs (no `runc init`), which the driver must both recognise.
 TEST(OciDriver, PodNetworkExecInsideStopAndCleanupOnCrun) {
   SKIP_WITHOUT_CRUN();
+  CrunRootCleanup cleanup;
   pod_network_exec_stop_and_cleanup(kCrun, crun_root(), crun_list);
-  std::error_code ec;
-  fs::remove_all(crun_root(), ec);
 }
 
 TEST(OciDriver, RepeatedCreateAndDestroyLeavesNothing) {
@@ -187,10 +194,13 @@ TEST(OciDriver, RepeatedCreateAndDestroyLeavesNothing) {
   EXPECT_EQ(run_command("grep -c " + shell_quote(state_dir) + " /proc/self/mountinfo"), "0\n");
 }
 
-TEST(OciDriver, StartFailureIsReportedAndCleanedUp) {
-  SKIP_WITHOUT_RUNC();
+// A program that cannot be exec'd is a failed start (never Started, then an exit), on both runtimes:
+// crun tells it only in its --log (runc also says level=error on its stderr).
+void start_failure_is_reported_and_cleaned_up(const std::string& runtime, const std::string& root,
+                                              const std::function<std::string()>& list) {
   PodUnderTest pod(R"({"metadata": {"name": "bad"}, "spec": {"containers": [
-    {"name": "a", "command": ["/no/such/program"]}]}})");
+    {"name": "a", "command": ["/no/such/program"]}]}})",
+                   runtime, root);
   bool done = false;
   std::string error;
   pod.driver->start(pod.spec.containers[0], 1, [&](std::optional<drivers::StartInfo> info, std::string e) {
@@ -203,7 +213,18 @@ TEST(OciDriver, StartFailureIsReportedAndCleanedUp) {
   ASSERT_TRUE(pod.cv.wait_for(lock, 30s, [&] { return done; }));
   EXPECT_NE(error.find("/no/such/program"), std::string::npos) << error;
   lock.unlock();
-  EXPECT_EQ(runc_list(), "");
+  EXPECT_EQ(list(), "");
+}
+
+TEST(OciDriver, StartFailureIsReportedAndCleanedUp) {
+  SKIP_WITHOUT_RUNC();
+  start_failure_is_reported_and_cleaned_up("runc", test_runtime_root(), runc_list);
+}
+
+TEST(OciDriver, StartFailureIsReportedAndCleanedUpOnCrun) {
+  SKIP_WITHOUT_CRUN();
+  CrunRootCleanup cleanup;
+  start_failure_is_reported_and_cleaned_up(kCrun, crun_root(), crun_list);
 }
 
 TEST(OciDriver, OptionsErrorsNameTheField) {
