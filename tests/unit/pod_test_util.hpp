@@ -35,6 +35,13 @@ inline double ms_since(Clock::time_point t0) {
 struct Ctx {
   lifehook_ctx* ctx = nullptr;
   explicit Ctx(const char* options_json = nullptr) {
+    // LIFEHOOK_TEST_THREADS=N gives every context without options of its own N loop threads: the
+    // stress stage of tests/run runs the pod tests on one loop thread and on two.
+    std::string threads_option;
+    if (const char* threads = std::getenv("LIFEHOOK_TEST_THREADS"); threads && !options_json) {
+      threads_option = std::string(R"({"threads": )") + std::to_string(std::atoi(threads)) + "}";
+      options_json = threads_option.c_str();
+    }
     char* err = nullptr;
     EXPECT_EQ(lifehook_ctx_new(options_json, &ctx, &err), LIFEHOOK_OK) << (err ? err : "");
     lifehook_free(err);

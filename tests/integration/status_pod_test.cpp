@@ -3,9 +3,9 @@
 // LifecycleHTTPFallback event, hook failure wording, aggregated events.
 #include <gtest/gtest.h>
 
-#include "http_test_server.hpp"
-#include "pod_test_util.hpp"
-#include "status_test_util.hpp"
+#include "unit/http_test_server.hpp"
+#include "unit/pod_test_util.hpp"
+#include "unit/status_test_util.hpp"
 
 using namespace podtest;
 using lifehook::test::RecordedRequest;

@@ -8,7 +8,7 @@
 #include <future>
 #include <memory>
 
-#include "pod_test_util.hpp"
+#include "unit/pod_test_util.hpp"
 
 using namespace podtest;
 

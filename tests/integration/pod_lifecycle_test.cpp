@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "pod_test_util.hpp"
+#include "unit/pod_test_util.hpp"
 
 using namespace podtest;
 

@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-#include "pod_test_util.hpp"
+#include "unit/pod_test_util.hpp"
 
 using namespace podtest;
 

@@ -5,7 +5,7 @@
 // tests/engine/pod_probes_sim_test.cpp (simulated time); these check the real wiring.
 #include <gtest/gtest.h>
 
-#include "pod_test_util.hpp"
+#include "unit/pod_test_util.hpp"
 
 using namespace podtest;
 

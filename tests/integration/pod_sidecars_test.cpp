@@ -4,7 +4,7 @@
 // reverse order, each with its preStop. The exact rules are in tests/engine/pod_sidecars_sim_test.cpp.
 #include <gtest/gtest.h>
 
-#include "pod_test_util.hpp"
+#include "unit/pod_test_util.hpp"
 
 using namespace podtest;
 
