@@ -29,6 +29,7 @@ extern "C" const struct lifehook_api* lifehook_get_api(uint32_t abi_major) {
       lifehook_probe_stop,
       lifehook_pod_validate,
       lifehook_pod_set_condition,
+      lifehook_pod_adopt,
   };
   return abi_major == LIFEHOOK_ABI_MAJOR ? &table : nullptr;
 }

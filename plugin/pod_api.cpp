@@ -77,6 +77,29 @@ pod::Validation validate(Context& c, const char* pod_json, const char* options_j
   return v;
 }
 
+// The handle of a new pod, which the context shuts down if the host has not destroyed it first.
+lifehook_pod* new_handle(Context& c, std::shared_ptr<pod::Pod> made) {
+  auto handle = std::make_unique<lifehook_pod>();
+  handle->ctx = &c;
+  handle->pod = std::move(made);
+  lifehook_pod* h = handle.get();
+  c.add_closer(h, [h] {
+    std::shared_ptr<pod::Pod> p;
+    {
+      std::lock_guard<std::mutex> lock(h->mu);
+      p = std::move(h->pod);
+      h->closed_by_context = true;
+    }
+    if (p) {
+      try {
+        p->shutdown();
+      } catch (...) {  // never from a context destructor
+      }
+    }
+  });
+  return handle.release();
+}
+
 }  // namespace
 
 extern "C" {
@@ -92,25 +115,26 @@ int lifehook_pod_create(lifehook_ctx* ctx, const char* pod_json, const char* opt
     pod::PodOptions options = pod::parse_pod_options(options_json);
     pod::PodSpec spec = pod::parse_pod(pod_json);
     pod::DriverFactory factory = driver_factory(options, driver);
-    auto handle = std::make_unique<lifehook_pod>();
-    handle->ctx = &c;
-    handle->pod = pod::Pod::create(c, std::move(spec), std::move(options), std::move(factory));
-    lifehook_pod* h = handle.get();
-    c.add_closer(h, [h] {
-      std::shared_ptr<pod::Pod> p;
-      {
-        std::lock_guard<std::mutex> lock(h->mu);
-        p = std::move(h->pod);
-        h->closed_by_context = true;
-      }
-      if (p) {
-        try {
-          p->shutdown();
-        } catch (...) {  // never from a context destructor
-        }
-      }
-    });
-    *out = handle.release();
+    *out = new_handle(c, pod::Pod::create(c, std::move(spec), std::move(options), std::move(factory)));
+  });
+}
+
+int lifehook_pod_adopt(lifehook_ctx* ctx, const char* state_dir, const char* options_json,
+                       const lifehook_driver* driver, lifehook_pod** out, char** error) {
+  if (out) *out = nullptr;
+  return guarded(error, [&] {
+    LIFEHOOK_REQUIRE_ARG(ctx, "ctx");
+    LIFEHOOK_REQUIRE_ARG(state_dir, "state_dir");
+    LIFEHOOK_REQUIRE_ARG(out, "out");
+    if (state_dir[0] != '/') throw_invalid("state_dir", "must be an absolute directory path", state_dir);
+    if (driver)
+      throw Error(LIFEHOOK_E_UNSUPPORTED,
+                  "driver: the containers of a host's driver are the host's: it adopts them itself (pass NULL)");
+    Context& c = context_of(ctx);
+    json options = json::object();
+    if (options_json && *options_json) options = pod::parse_pod_options(options_json).raw;
+    *out = new_handle(
+        c, pod::Pod::adopt(c, state_dir, options, [](const pod::PodOptions& o) { return driver_factory(o, nullptr); }));
   });
 }
 

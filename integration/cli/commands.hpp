@@ -19,6 +19,7 @@ struct RunOptions {
   std::optional<std::chrono::milliseconds> run_for;  // --for
   std::vector<std::string> driver_options;           // --driver-option KEY=VALUE (pod options for the driver)
   std::string output = "table";                      // table | wide | json
+  std::string state_dir;                             // --state-dir: each pod's state in DIR/<name>, adopted when there
   bool events = false;
   int verbosity = 0;
 };

@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "wide", "json"}))
       ->capture_default_str();
   run_cmd->add_flag("--events", run.events, "stream events as they happen and print the Events: table on exit");
+  run_cmd
+      ->add_option("--state-dir", run.state_dir,
+                   "keep each pod's state in DIR/<pod name> (oci driver): if this process dies, its containers "
+                   "run on, and running again with the same DIR resumes them (lifehook_pod_adopt)")
+      ->type_name("DIR");
   add_verbose(run_cmd);
   run_cmd->footer(
       "Ctrl-C or SIGTERM terminates gracefully (preStop, grace, SIGKILL at the deadline); a second Ctrl-C kills now.\n"
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
       "  lifehook run examples/pod-hook-exec.yaml --for 10s\n"
       "  lifehook run examples/pod-initcontainer.yaml --events\n"
       "  lifehook run examples/pod-hook-exec-oci.yaml --driver oci --driver-option seccomp=default\n"
+      "  lifehook run examples/pod-hook-exec-oci.yaml --driver oci --state-dir /var/lib/lifehook/pods\n"
       "  kubectl create -o yaml --dry-run=client ... | lifehook run - -o json");
 
   ValidateOptions validate;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -81,6 +82,7 @@ struct RunningPod {
   bool terminated = false;   // lifehook_pod_terminate returned
   bool finished = false;     // Succeeded/Failed on its own
   bool broken = false;       // status could not be read
+  bool adopted = false;      // resumed from --state-dir: running already
 };
 
 class Runner {
@@ -107,6 +109,7 @@ class Runner {
     if (options_.output != "json") emit(table_->header());
 
     for (auto& p : pods_) {
+      if (p.adopted) continue;
       int src = lifehook_pod_start(p.pod.get());
       if (src != LIFEHOOK_OK) {
         std::fprintf(stderr, "lifehook: cannot start pod %s: %s\n", p.name.c_str(), lifehook_status_name(src));
@@ -120,13 +123,44 @@ class Runner {
   }
 
  private:
+  // --state-dir: DIR/<pod name> (absolute: the library wants it so).
+  std::string pod_state_dir(const std::string& pod) const {
+    std::error_code ec;
+    auto base = std::filesystem::absolute(options_.state_dir, ec);
+    return (ec ? std::filesystem::path(options_.state_dir) : base).lexically_normal().string() + "/" + pod;
+  }
+
   int create_pods(lifehook_ctx* ctx, const LoadedManifests& manifests, const std::string& opts) {
     pods_.reserve(manifests.pods.size());  // WatchTarget addresses must stay put
     for (const auto& m : manifests.pods) {
       lifehook_pod* raw = nullptr;
       LibString error;
       std::string text = m.pod.dump();
-      int rc = lifehook_pod_create(ctx, text.c_str(), opts.c_str(), nullptr, &raw, error.out());
+      std::string pod_opts = opts;
+      bool adopted = false;
+      int rc;
+      if (!options_.state_dir.empty()) {
+        std::string dir = pod_state_dir(m.name);
+        json o = json::parse(opts);
+        o["podStateDir"] = dir;
+        pod_opts = o.dump();
+        if (std::filesystem::exists(dir + "/pod.json")) adopted = true;
+      }
+      if (adopted) {
+        // What a previous run left there: its containers ran on; the persisted pod is resumed
+        // (the manifest's copy is not applied to it).
+        rc = lifehook_pod_adopt(ctx, pod_state_dir(m.name).c_str(), nullptr, nullptr, &raw, error.out());
+        if (rc == LIFEHOOK_OK)
+          std::fprintf(stderr, "lifehook: pod %s: resumed from %s\n", m.name.c_str(), pod_state_dir(m.name).c_str());
+      } else {
+        rc = lifehook_pod_create(ctx, text.c_str(), pod_opts.c_str(), nullptr, &raw, error.out());
+      }
+      if (rc != LIFEHOOK_OK && adopted) {
+        std::fprintf(stderr, "lifehook: cannot resume pod %s from %s: %s\n", m.name.c_str(),
+                     pod_state_dir(m.name).c_str(), describe_failure(rc, error).c_str());
+        pods_.clear();
+        return kExitFailed;
+      }
       if (rc != LIFEHOOK_OK) {
         if (rc == LIFEHOOK_E_UNSUPPORTED)
           std::fprintf(stderr, "lifehook: driver %s cannot run pod %s: %s\n", options_.driver.c_str(), m.name.c_str(),
@@ -137,6 +171,7 @@ class Runner {
         return rc == LIFEHOOK_E_INVALID || rc == LIFEHOOK_E_UNSUPPORTED ? kExitBadInput : kExitFailed;
       }
       RunningPod& p = pods_.emplace_back();
+      p.adopted = adopted;
       p.manifest = &m;
       p.name = m.name;
       p.pod.reset(raw);

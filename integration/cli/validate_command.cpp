@@ -25,7 +25,7 @@ void print_problem(const std::string& source, const Problem& p) {
 std::optional<std::string> pod_options_json(const std::string& driver, const std::vector<std::string>& driver_options) {
   // The oci driver's options (docs/cli.md); the process driver has none. The library checks the values.
   static const std::vector<std::string> kOciKeys = {"runtime", "root",    "stateDir", "rootfs",
-                                                    "network", "seccomp", "execMode"};
+                                                    "network", "seccomp", "execMode", "monitor"};
   json options = {{"driver", driver}};
   for (const std::string& kv : driver_options) {
     auto eq = kv.find('=');

@@ -28,6 +28,7 @@ struct StartInfo {
   std::string bundle;      // OCI bundle (container exec), for runtimes that have one
   std::string exec_mode;   // how exec hooks run: "" / "host" / "container" / "runtime"
   std::string cgroup;      // cgroup v2 path exec hooks should join (empty: their own)
+  json record;             // what adopt() needs to take the instance over later (null: not adoptable)
 };
 
 // Which start of a container a call is about. The engine numbers the starts of each container
@@ -74,6 +75,20 @@ class Driver {
   // True when exits arrive through the ExitSink by the driver itself; false when the host
   // reports them (lifehook_pod_container_exited).
   virtual bool reports_exits() const = 0;
+  // Adoption (lifehook_pod_adopt): a later host takes over the containers of this one. False
+  // when this driver's containers die with their host (the process driver's).
+  virtual bool can_adopt() const { return false; }
+  // Takes over an instance a previous host started, from its StartInfo::record: its exit is then
+  // reported through the ExitSink as for one started here (soon after, when it ended meanwhile).
+  // Nullopt, with `error`, when nothing of it is left to take over.
+  virtual std::optional<StartInfo> adopt(const pod::ContainerSpec& c, InstanceId instance, const json& record,
+                                         std::string& error) {
+    (void)c, (void)instance, (void)record;
+    error = std::string("driver ") + name() + " cannot adopt containers";
+    return std::nullopt;
+  }
+  // After the adoptions: releases what a previous host left that no adopted instance holds.
+  virtual void adoption_done() {}
   // Where hooks of this container run: the engine fills env/workingDir/ports/podIP from the spec
   // and StartInfo; a driver may add more (pid, bundle, exec mode, cgroup).
   virtual void fill_target(const pod::ContainerSpec&, const StartInfo& info, Target& t) const {

@@ -84,6 +84,8 @@ OciDriverOptions parse_oci_driver_options(const json& j) {
   str("network", o.network, {"pod", "host"});
   str("seccomp", o.seccomp, {"unconfined", "default"});
   str("execMode", o.exec_mode, {"container", "runtime", "host"});
+  str("monitor", o.monitor, {});
+  str("podStateDir", o.pod_state_dir, {});
   if (o.rootfs != "host" && o.rootfs[0] != '/')
     throw_invalid("options.rootfs", "must be \"host\" or an absolute directory", json_value_text(j["rootfs"]));
   return o;

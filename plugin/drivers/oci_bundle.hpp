@@ -18,6 +18,8 @@ struct OciDriverOptions {
   std::string network = "pod";               // "pod" (own network namespace) or "host"
   std::string seccomp = "unconfined";        // or "default" (lifehook's default profile)
   std::string exec_mode = "container";       // how exec hooks run: container / runtime / host
+  std::string monitor;                       // lifehook-monitor; empty: the installed one (oci_monitor.hpp)
+  std::string pod_state_dir;                 // podStateDir: the pod's bundles and sandbox go to <it>/oci
 };
 
 // Parses the pod options' oci fields (an object; null = defaults). Errors name options.<field>.

@@ -3,12 +3,16 @@
 // (oci_bundle.cpp), all joining one pod sandbox (oci_sandbox.cpp: network namespace with
 // loopback up, IPC, UTS).
 //
-// Supervision without a subreaper: each container runs under a foreground `<runtime> run`, which
-// is our child (watched through its pidfd like any other) and stays the parent of the container's
-// init, so its exit tells when the container ended — no per-container supervisor binary and no
-// PR_SET_CHILD_SUBREAPER in the host. How it ended comes from a pidfd of the container's init,
-// which keeps the wait status after `run` reaped it (Linux 6.15+): exact exit code or signal.
-// Older kernels get runc's exit code, where "exit 128+n" and "killed by signal n" look the same.
+// Supervision as containerd-shim and conmon do it for the kubelet: each container runs under a
+// foreground `<runtime> run` whose parent is a lifehook-monitor (monitor/lifehook-monitor.c,
+// oci_monitor.hpp), the monitor being our child (watched through its pidfd like any other) in a
+// session of its own. The container outlives us if we die (kill -9, a crash): the monitor waits
+// on, and records the runtime's exit in <bundle>/exit.json (atomically) for whoever adopts the
+// pod later (lifehook_pod_adopt). While we live, the monitor's exit tells when the container
+// ended, and how it ended comes from a pidfd of the container's init, which keeps the wait status
+// after `run` reaped it (Linux 6.15+): exact exit code or signal. Older kernels, and exits
+// learnt from the record, get runc's exit code, where "exit 128+n" and "killed by signal n" look
+// the same.
 // Stop: `<runtime> kill <id> <signal>`; kill: `<runtime> kill <id> KILL`; remove and destruction:
 // `<runtime> delete -f <id>`, the bundle and the sandbox are removed: nothing is left in
 // `runc list` or in the state directories.
@@ -17,6 +21,7 @@
 #include "oci_driver.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,6 +29,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
@@ -38,10 +44,12 @@
 #include "../errors.hpp"
 #include "../os/child.hpp"
 #include "../os/pidfd_exit.hpp"
+#include "../os/proc_tree.hpp"
 #include "../os/runc_state.hpp"
 #include "../os/spawn.hpp"
 #include "driver.hpp"
 #include "oci_bundle.hpp"
+#include "oci_monitor.hpp"
 #include "oci_sandbox.hpp"
 
 namespace lifehook::drivers {
@@ -51,7 +59,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 std::atomic<uint64_t> g_pod_counter{0};
-std::atomic<uint64_t> g_instance_counter{0};  // container ids are unique in the runtime root
+constexpr const char* kExitRecord = "exit.json";  // in the bundle, written by the monitor
+std::atomic<uint64_t> g_instance_counter{0};      // container ids are unique in the runtime root
 
 std::string sanitize(const std::string& s) {
   std::string out;
@@ -112,10 +121,15 @@ bool init_wait_status(int pidfd, int& code, int& sig) {
 struct Instance {
   std::string id;
   std::string bundle;
-  std::shared_ptr<Child> run;  // the foreground `<runtime> run`
+  std::shared_ptr<Child> run;  // the lifehook-monitor of the foreground `<runtime> run`
+  UniqueFd monitor_pidfd;      // readable once the monitor has exited (its exit record written)
   std::unique_ptr<boost::asio::steady_timer> poll;
   int pid = -1;
   UniqueFd init_pidfd;  // the container's init, for its exact wait status (see init_wait_status)
+  // Adopted from an earlier host (no `run` of ours): its monitor, watched through a pidfd.
+  std::unique_ptr<boost::asio::posix::stream_descriptor> watch;
+  int monitor_pid = -1;
+  uint64_t monitor_start_time = 0;
   bool started = false;
   bool exited = false;  // the runtime run process has exited (status below)
   ExitStatus status;
@@ -140,9 +154,15 @@ class Core : public std::enable_shared_from_this<Core> {
         options_(std::move(options)),
         strand_(ctx_.make_strand()),
         state_(std::make_shared<State>()) {
-    pod_dir_ = options_.state + "/" + sanitize(pod_.name) + "-" + std::to_string(::getpid()) + "-" +
-               std::to_string(g_pod_counter++);
+    // A pod that may be adopted keeps its bundles and sandbox in its own state directory, where
+    // the host that adopts it finds them; otherwise under the driver's stateDir.
+    if (!options_.pod_state_dir.empty())
+      pod_dir_ = options_.pod_state_dir + "/oci";
+    else
+      pod_dir_ = options_.state + "/" + sanitize(pod_.name) + "-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(g_pod_counter++);
     register_oci_runtime(options_.runtime, options_.root);
+    monitor_ = find_monitor(options_.monitor);
   }
 
   // Deletes every container (synchronously: the runtime kills what is left) and the sandbox.
@@ -162,9 +182,11 @@ class Core : public std::enable_shared_from_this<Core> {
       std::lock_guard lock(sandbox_mu_);
       sandbox_.reset();
     }
-    {
+    if (touched_) {
       // A remove() already on the strand may be deleting a bundle right now: two remove_all()
       // racing on one tree make one of them fail half-way (ENOENT) and leave the pod dir behind.
+      // Only a driver that started or adopted something: one made to validate a pod (or whose
+      // pod failed to come up) leaves a pod directory that may be another host's alone.
       std::lock_guard lock(fs_mu_);
       std::error_code ec;
       fs::remove_all(pod_dir_, ec);
@@ -175,11 +197,19 @@ class Core : public std::enable_shared_from_this<Core> {
   void start(const pod::ContainerSpec& c, InstanceId instance, StartDone done) {
     InstanceKey key{c.name, instance};
     auto inst = std::make_shared<Instance>();
-    inst->id = "lh-" + sanitize(pod_.name) + "-" + sanitize(c.name) + "-" + std::to_string(::getpid()) + "-" +
-               std::to_string(g_instance_counter++);
-    inst->bundle = pod_dir_ + "/" + inst->id;
+    touched_ = true;
+    // Unique in the runtime root, also beside the containers of an earlier host that had our pid.
+    do {
+      inst->id = "lh-" + sanitize(pod_.name) + "-" + sanitize(c.name) + "-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(g_instance_counter++);
+      inst->bundle = pod_dir_ + "/" + inst->id;
+    } while (::access((options_.root + "/" + inst->id).c_str(), F_OK) == 0 ||
+             ::access(inst->bundle.c_str(), F_OK) == 0);
     try {
       std::lock_guard lock(sandbox_mu_);
+      // An adopted pod's sandbox may outlive every container (all of them ended meanwhile).
+      if (!sandbox_ && options_.network == "pod" && !options_.pod_state_dir.empty())
+        sandbox_ = PodSandbox::existing(pod_dir_ + "/sandbox");
       if (!sandbox_ && (options_.network == "pod"))
         sandbox_ = std::make_unique<PodSandbox>(pod_dir_ + "/sandbox", pod_.name);
       SandboxPaths paths;
@@ -188,13 +218,15 @@ class Core : public std::enable_shared_from_this<Core> {
       UniqueFd log(::open((inst->bundle + "/container.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
       if (!log) throw_system("oci driver: open container.log", errno);
       SpawnSpec spec;
-      spec.argv = {options_.runtime, "--root", options_.root, "--log",    inst->bundle + "/runtime.log",
-                   "--log-format",   "json",   "run",         "--bundle", inst->bundle,
-                   inst->id};
+      spec.argv = monitor_argv(monitor_, inst->bundle + "/" + kExitRecord,
+                               {options_.runtime, "--root", options_.root, "--log", inst->bundle + "/runtime.log",
+                                "--log-format", "json", "run", "--bundle", inst->bundle, inst->id});
       spec.env = host_environment();
       spec.stdout_fd = log.get();
       spec.stderr_fd = log.get();
-      inst->run = std::make_shared<Child>(strand_, spawn_process(spec), nullptr);
+      Spawned spawned = spawn_process(spec);
+      if (spawned.pidfd) inst->monitor_pidfd = UniqueFd(::fcntl(spawned.pidfd.get(), F_DUPFD_CLOEXEC, 0));
+      inst->run = std::make_shared<Child>(strand_, std::move(spawned), nullptr);
     } catch (const std::exception& e) {
       {
         std::lock_guard lock(fs_mu_);
@@ -245,6 +277,78 @@ class Core : public std::enable_shared_from_this<Core> {
                 });
   }
 
+  // An instance a previous host started (its StartInfo::record): watched through its monitor,
+  // which is not our child (a pidfd works all the same), and whose exit record tells how the
+  // container ended, also when that happened while no host was there.
+  std::optional<StartInfo> adopt(const pod::ContainerSpec& c, InstanceId instance, const json& record,
+                                 std::string& error) {
+    const json* id = field(record, "id");
+    const json* mpid = field(record, "monitorPid");
+    const json* mstart = field(record, "monitorStartTime");
+    if (!id || !id->is_string() || id->get<std::string>().empty() ||
+        sanitize(id->get<std::string>()) != id->get<std::string>() || !mpid || !mpid->is_number_integer() || !mstart ||
+        !mstart->is_number_unsigned()) {
+      error = "oci driver: the state of container " + c.name + " is not one the oci driver wrote";
+      return std::nullopt;
+    }
+    InstanceKey key{c.name, instance};
+    touched_ = true;
+    {
+      std::lock_guard lock(sandbox_mu_);
+      if (!sandbox_ && options_.network == "pod") sandbox_ = PodSandbox::existing(pod_dir_ + "/sandbox");
+    }
+    auto inst = std::make_shared<Instance>();
+    inst->id = id->get<std::string>();
+    inst->bundle = pod_dir_ + "/" + inst->id;
+    inst->started = true;
+    if (const json* p = field(record, "initPid"); p && p->is_number_integer()) inst->pid = p->get<int>();
+    inst->poll = std::make_unique<boost::asio::steady_timer>(strand_);
+    adopted_ids_.insert(inst->id);
+    int pid = mpid->get<int>();
+    inst->monitor_pid = pid;
+    inst->monitor_start_time = mstart->get<uint64_t>();
+    // The monitor that started it, if it still runs: same pid and the same start time (a reused
+    // pid is another process). Gone: the container ended, its record says how.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd && read_process(pid).start_time != mstart->get<uint64_t>()) pidfd.reset();
+    {
+      std::lock_guard lock(state_->mu);
+      state_->by_key[key] = inst;
+    }
+    if (pidfd) {
+      inst->monitor_pidfd = UniqueFd(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 0));
+      inst->watch = std::make_unique<boost::asio::posix::stream_descriptor>(strand_, pidfd.release());
+      inst->watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                              [weak = weak_from_this(), weak_inst = std::weak_ptr<Instance>(inst),
+                               key](const boost::system::error_code& ec) {
+                                auto self = weak.lock();
+                                auto i = weak_inst.lock();
+                                if (ec || !self || !i || self->closing_) return;
+                                self->report_adopted_exit(key, *i);
+                              });
+    } else {
+      boost::asio::post(strand_, [self = shared_from_this(), inst, key] {
+        if (!self->closing_) self->report_adopted_exit(key, *inst);
+      });
+    }
+    return start_info(*inst);
+  }
+
+  // Whatever an earlier host left in the pod's directory that no adopted instance holds (a
+  // container it was still starting when it died): deleted.
+  void adoption_done() {
+    touched_ = true;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(pod_dir_, ec)) {
+      std::string name = e.path().filename().string();
+      if (name == "sandbox" || !e.is_directory() || adopted_ids_.count(name)) continue;
+      Instance left;
+      left.id = name;
+      left.bundle = e.path().string();
+      delete_container(left);
+    }
+  }
+
   // The pod sandbox's network namespace file, for the network handlers ("" with network: host).
   std::string sandbox_netns() {
     std::lock_guard lock(sandbox_mu_);
@@ -259,6 +363,19 @@ class Core : public std::enable_shared_from_this<Core> {
   // still runs the runtime's executable (same /proc/<pid>/exe) where runc's would say "runc init".
   // Plain read(2): the process may exit mid-read (ESRCH), and libstdc++'s filebuf throws on that
   // — an exception that escaped this poll ended it, and the start was never reported.
+  // The `<runtime> run` under a monitor: the monitor's one child (its pid while it has none).
+  static int runtime_pid(int monitor) {
+    std::string path = "/proc/" + std::to_string(monitor) + "/task/" + std::to_string(monitor) + "/children";
+    std::string text;
+    try {
+      text = read_regular_file(path, 4096);
+    } catch (const FileReadError&) {
+      return monitor;
+    }
+    int pid = std::atoi(text.c_str());
+    return pid > 0 ? pid : monitor;
+  }
+
   static bool init_has_execed(int pid, int run_pid) {
     UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return false;
@@ -284,7 +401,8 @@ class Core : public std::enable_shared_from_this<Core> {
     if (inst->exited) {
       std::string error = runtime_log_error(inst->bundle + "/runtime.log");
       std::string log = tail_of_file(inst->bundle + "/container.log");
-      if (!error.empty() || log.find("level=error") != std::string::npos || inst->status.signal > 0) {
+      if (!error.empty() || log.find("level=error") != std::string::npos ||
+          log.find("lifehook-monitor: ") != std::string::npos || inst->status.signal > 0) {
         delete_container(*inst);
         forget(key, inst);
         std::string why = error.empty() ? log : error;
@@ -312,7 +430,8 @@ class Core : public std::enable_shared_from_this<Core> {
       inst->pid = pid;
       inst->init_pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     }
-    if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0 && init_has_execed(pid, inst->run->pid())) {
+    if (pid > 0 && ::access((state_dir + "/exec.fifo").c_str(), F_OK) != 0 &&
+        init_has_execed(pid, runtime_pid(inst->run->pid()))) {
       inst->started = true;
       done(start_info(*inst), {});
       return;
@@ -336,7 +455,27 @@ class Core : public std::enable_shared_from_this<Core> {
     info.pod_ip = "127.0.0.1";
     info.bundle = inst.bundle;
     info.exec_mode = options_.exec_mode;
+    if (!options_.pod_state_dir.empty()) {
+      int monitor = inst.run ? inst.run->pid() : inst.monitor_pid;
+      info.record = {{"id", inst.id},
+                     {"initPid", inst.pid},
+                     {"monitorPid", monitor},
+                     {"monitorStartTime", inst.run ? read_process(monitor).start_time : inst.monitor_start_time}};
+    }
     return info;
+  }
+
+  // The exit of an adopted instance, from its monitor's record; none (the monitor was killed, or
+  // the record lost): unknown, as the kubelet reports a container it cannot find.
+  void report_adopted_exit(const InstanceKey& key, Instance& inst) {
+    if (inst.exited) return;
+    inst.exited = true;
+    std::optional<ExitRecord> rec = read_exit_record(inst.bundle + "/" + kExitRecord);
+    if (!rec) return on_exit_(key.first, key.second, -1, 0);
+    inst.status.known = true;
+    inst.status.exit_code = rec->signal > 0 ? -1 : rec->exit_code;
+    inst.status.signal = rec->signal;
+    report_exit(key, inst);
   }
 
   void report_exit(const InstanceKey& key, const Instance& inst) {
@@ -397,6 +536,13 @@ class Core : public std::enable_shared_from_this<Core> {
       }
     } catch (const std::exception&) {
     }
+    // The container is gone: its monitor records the exit and ends within moments. Its record
+    // is written into the bundle, which goes only after that.
+    if (inst.monitor_pidfd) {
+      pollfd p{inst.monitor_pidfd.get(), POLLIN, 0};
+      while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
+      }
+    }
     if (inst.poll) inst.poll->cancel();
     std::lock_guard lock(fs_mu_);
     std::error_code ec;
@@ -426,10 +572,13 @@ class Core : public std::enable_shared_from_this<Core> {
   Strand strand_;
   std::shared_ptr<State> state_;
   std::string pod_dir_;
+  std::string monitor_;                // lifehook-monitor
+  std::set<std::string> adopted_ids_;  // runtime ids of the instances taken over from an earlier host
   std::mutex sandbox_mu_;
   std::unique_ptr<PodSandbox> sandbox_;
   std::mutex fs_mu_;  // one remove_all() at a time under pod_dir_
   std::atomic<bool> closing_{false};
+  std::atomic<bool> touched_{false};  // started or adopted a container: the pod directory is ours
 };
 
 class OciDriver final : public Driver {
@@ -461,6 +610,12 @@ class OciDriver final : public Driver {
   void kill(const std::string& container, InstanceId instance) override { core_->kill(container, instance); }
   void remove(const std::string& container, InstanceId instance) override { core_->remove(container, instance); }
   bool reports_exits() const override { return true; }
+  bool can_adopt() const override { return true; }
+  std::optional<StartInfo> adopt(const pod::ContainerSpec& c, InstanceId instance, const json& record,
+                                 std::string& error) override {
+    return core_->adopt(c, instance, record, error);
+  }
+  void adoption_done() override { core_->adoption_done(); }
   void fill_target(const pod::ContainerSpec& c, const StartInfo& info, Target& t) const override {
     Driver::fill_target(c, info, t);
     t.pod_ip = "127.0.0.1";            // inside the pod's network namespace

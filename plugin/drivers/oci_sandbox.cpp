@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,6 +68,20 @@ PodSandbox::PodSandbox(const std::string& dir, const std::string& hostname)
     release(net_), release(ipc_), release(uts_);
     throw Error(LIFEHOOK_E_SYSTEM, "oci driver: pod sandbox: " + error);
   }
+}
+
+std::unique_ptr<PodSandbox> PodSandbox::existing(const std::string& dir) {
+  std::unique_ptr<PodSandbox> sb(new PodSandbox);
+  sb->net_ = dir + "/netns", sb->ipc_ = dir + "/ipcns", sb->uts_ = dir + "/utsns";
+  constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC: a namespace file, bind-mounted
+  for (const std::string* path : {&sb->net_, &sb->ipc_, &sb->uts_}) {
+    struct statfs fs {};
+    if (::statfs(path->c_str(), &fs) != 0 || fs.f_type != kNsfsMagic) {
+      sb->net_.clear(), sb->ipc_.clear(), sb->uts_.clear();  // nothing to release
+      return nullptr;
+    }
+  }
+  return sb;
 }
 
 PodSandbox::~PodSandbox() {

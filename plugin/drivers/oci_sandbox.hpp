@@ -13,6 +13,9 @@ class PodSandbox {
  public:
   // Creates the namespaces under `dir` (created if missing). Throws Error(LIFEHOOK_E_SYSTEM).
   PodSandbox(const std::string& dir, const std::string& hostname);
+  // The sandbox a previous host made under `dir` (lifehook_pod_adopt); null when there is none
+  // (no namespace bind-mounted there).
+  static std::unique_ptr<PodSandbox> existing(const std::string& dir);
   ~PodSandbox();  // unmounts and removes the namespace files: the namespaces die with the last user
   PodSandbox(const PodSandbox&) = delete;
   PodSandbox& operator=(const PodSandbox&) = delete;
@@ -22,6 +25,7 @@ class PodSandbox {
   const std::string& uts() const { return uts_; }
 
  private:
+  PodSandbox() = default;
   std::string net_, ipc_, uts_;
 };
 

@@ -3,6 +3,9 @@
 // container's env and workingDir. `image` is ignored. Exits are watched through pidfds on the
 // event loop (plugin/os/child.hpp), never with SIGCHLD or waitpid(-1). When a container's main
 // process exits, whatever it left behind is killed, as a container's PID namespace would.
+// Its containers die with their host (they are its children, in its cgroups, killed by the
+// cgroup guard when it dies): its pods cannot be adopted (Driver::can_adopt is false, and
+// options.podStateDir is refused for it); the oci driver's can.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 

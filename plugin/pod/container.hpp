@@ -40,6 +40,7 @@ struct InstanceState {
   Target target;                                       // where this instance's hooks and probes run
   std::chrono::steady_clock::time_point started_at{};  // when the driver reported it started (probe initial delay)
   std::optional<std::pair<int, int>> early_exit;       // a host reported the exit before its start completed
+  json record;  // the driver's StartInfo::record: how a later host adopts this instance (persisted)
 };
 
 enum class HookKind { None, PostStart, PreStop };

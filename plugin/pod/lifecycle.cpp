@@ -1,5 +1,6 @@
 #include "lifecycle.hpp"
 
+#include "../errors.hpp"
 #include "restart.hpp"
 #include "sequencer.hpp"
 
@@ -140,12 +141,7 @@ void Lifecycle::on_started(const std::string& name, drivers::InstanceId instance
   c.instance.started_at = env_.clock.now();
   c.st.started_at = now_sys;
   if (!info->pod_ip.empty()) pod_ip_ = info->pod_ip;
-  c.instance.target = Target{};
-  c.instance.target.env = c.spec->env;
-  c.instance.target.working_dir = c.spec->working_dir;
-  c.instance.target.ports = c.spec->ports;
-  c.instance.target.pod_ip = pod_ip_;
-  driver_->fill_target(*c.spec, *info, c.instance.target);
+  take_instance(c, *info);
   emit(EventReason::Created, "Created container: " + name, name);
   emit(EventReason::Started, "Started container " + name, name);
   if (c.instance.early_exit) {
@@ -170,6 +166,16 @@ void Lifecycle::on_started(const std::string& name, drivers::InstanceId instance
     return;  // the pipeline (busy_) stays until postStart completed
   }
   became_running(c, d);
+}
+
+void Lifecycle::take_instance(Container& c, const drivers::StartInfo& info) {
+  c.instance.target = Target{};
+  c.instance.target.env = c.spec->env;
+  c.instance.target.working_dir = c.spec->working_dir;
+  c.instance.target.ports = c.spec->ports;
+  c.instance.target.pod_ip = pod_ip_;
+  driver_->fill_target(*c.spec, info, c.instance.target);
+  c.instance.record = info.record;
 }
 
 void Lifecycle::became_running(Container& c, Deferred& d) {
@@ -252,6 +258,7 @@ void Lifecycle::on_exit(const std::string& name, drivers::InstanceId instance, i
   if (!c.instance.alive) return;  // duplicate report
   auto now_sys = env_.clock.wall_now();
   c.instance.alive = false;
+  c.instance.record = nullptr;
   c.restart.finished = env_.clock.now();
   stops_.exited(c);
   hooks_.cancel(c);  // a hook of a container that is gone has nothing left to do
@@ -488,6 +495,134 @@ void Lifecycle::kill_for_probe(Container& c, probe::ProbeType type, Deferred& d)
   auto grace = std::chrono::milliseconds(p.termination_grace_ms.value_or(spec_.grace_ms));
   stops_.stop(c, saturating_add(env_.clock.now(), grace),
               liveness ? KillReason::LivenessProbe : KillReason::StartupProbe, message, d);
+}
+
+// ---- persistence and adoption ------------------------------------------------------------
+
+namespace {
+
+int64_t to_ms(SysTime t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
+SysTime from_ms(const json& j) {
+  return SysTime(std::chrono::milliseconds(j.is_number_integer() ? j.get<int64_t>() : 0));
+}
+const char* role_name(Role r) { return r == Role::Init ? "init" : r == Role::Sidecar ? "sidecar" : "main"; }
+const char* kind_name(StateKind k) {
+  return k == StateKind::Running ? "running" : k == StateKind::Terminated ? "terminated" : "waiting";
+}
+
+json terminated_json(const TerminatedState& t) {
+  return {{"exitCode", t.exit_code},
+          {"signal", t.signal},
+          {"reason", t.reason},
+          {"message", t.message},
+          {"startedAtMs", to_ms(t.started_at)},
+          {"finishedAtMs", to_ms(t.finished_at)}};
+}
+TerminatedState terminated_from(const json& j) {
+  TerminatedState t;
+  t.exit_code = j.value("exitCode", 0);
+  t.signal = j.value("signal", 0);
+  t.reason = j.value("reason", "");
+  t.message = j.value("message", "");
+  t.started_at = from_ms(j.value("startedAtMs", json(0)));
+  t.finished_at = from_ms(j.value("finishedAtMs", json(0)));
+  return t;
+}
+
+}  // namespace
+
+json Lifecycle::snapshot() const {
+  json containers = json::array();
+  for (const auto& c : containers_) {
+    json j = {{"name", c.name()},
+              {"role", role_name(c.role)},
+              {"instance", c.instance.id},
+              {"everStarted", c.instance.ever_started},
+              {"running", c.instance.alive && !c.instance.record.is_null()},
+              {"state", kind_name(c.st.kind)},
+              {"startedAtMs", to_ms(c.st.started_at)},
+              {"started", c.st.started},
+              {"ready", c.st.ready},
+              {"restartCount", c.st.restart_count},
+              {"completed", c.restart.succeeded}};
+    if (c.st.kind == StateKind::Terminated) j["terminated"] = terminated_json(c.st.terminated);
+    if (c.st.last) j["last"] = terminated_json(*c.st.last);
+    if (c.instance.alive && !c.instance.record.is_null()) j["runtime"] = c.instance.record;
+    containers.push_back(std::move(j));
+  }
+  json s = {
+      {"started", started_}, {"initialized", initialized_}, {"podIP", pod_ip_}, {"containers", std::move(containers)}};
+  if (start_time_) s["startTimeMs"] = to_ms(*start_time_);
+  return s;
+}
+
+void Lifecycle::restore(const json& snap, Deferred& d) {
+  if (!snap.is_object() || !snap.value("containers", json()).is_array())
+    throw_invalid("state.containers", "is missing: not a pod state lifehook wrote");
+  started_ = true;
+  initialized_ = snap.value("initialized", false);
+  pod_ip_ = snap.value("podIP", std::string("127.0.0.1"));
+  start_time_ = snap.contains("startTimeMs") ? from_ms(snap["startTimeMs"]) : env_.clock.wall_now();
+  auto now = env_.clock.now();
+  // Checked whole before anything is taken over: a refused state leaves the containers alone.
+  for (const auto& j : snap["containers"]) {
+    std::string name = j.is_object() ? j.value("name", "") : "";
+    Container* cp = find(name);
+    if (!cp) throw_invalid("state.containers", "names a container the pod does not have", name);
+    if (j.value("role", "") != role_name(cp->role))
+      throw_invalid("state.containers", "has another role for container " + name + " than the pod");
+    if (!j.value("instance", json(0)).is_number_unsigned() || !j.value("restartCount", json(0)).is_number_integer())
+      throw_invalid("state.containers", "has no valid instance or restartCount for container " + name);
+  }
+  for (const auto& j : snap["containers"]) {
+    Container& c = *find(j.value("name", ""));
+    const std::string& name = c.name();
+    c.instance.id = j.value("instance", drivers::InstanceId{0});
+    c.instance.ever_started = j.value("everStarted", false);
+    c.st.restart_count = j.value("restartCount", 0);
+    c.st.started_at = from_ms(j.value("startedAtMs", json(0)));
+    c.restart.succeeded = j.value("completed", false);
+    c.restart.finished = now;  // a backoff counts from the adoption: the steady clock of the old host is gone
+    if (j.contains("last")) c.st.last = terminated_from(j["last"]);
+    if (j.contains("terminated") && j.value("state", "") == "terminated") {
+      c.waiting = WaitingReason::None;
+      c.st.kind = StateKind::Terminated;
+      c.st.terminated = terminated_from(j["terminated"]);
+    }
+    if (!j.value("running", false) || !j.contains("runtime")) continue;
+    std::string error;
+    std::optional<drivers::StartInfo> info = driver_->adopt(*c.spec, c.instance.id, j["runtime"], error);
+    c.instance.alive = true;
+    c.instance.started_at = now;
+    if (!info) {
+      env_.log.warn("pod {}: container {} cannot be adopted: {}", spec_.name, name, error);
+      on_exit(name, c.instance.id, -1, 0, d);  // gone without trace: ContainerStatusUnknown
+      continue;
+    }
+    take_instance(c, *info);
+    c.waiting = WaitingReason::None;
+    c.st.kind = StateKind::Running;
+    c.st.waiting_reason.clear();
+    c.st.waiting_message.clear();
+    // As became_running: the probes decide again (their results are not persisted).
+    c.st.started = j.value("started", false) || !PodProbes::has(*c.spec, probe::ProbeType::Startup);
+    c.st.ready = c.role != Role::Init && c.st.started && !PodProbes::has(*c.spec, probe::ProbeType::Readiness);
+    probes_->instance_running(c, d);
+  }
+  for (auto& c : containers_) {
+    if (c.instance.alive || !c.instance.ever_started || c.restart.succeeded) continue;
+    // Exited before or while no host was there: restarted (now: its backoff was the old host's)
+    // if restartPolicy says so, as when the exit happens under us.
+    const TerminatedState* t = c.st.kind == StateKind::Terminated ? &c.st.terminated
+                               : c.st.last                        ? &*c.st.last
+                                                                  : nullptr;
+    if (decide_restart(c.role, spec_.restart_policy, !t || t->exit_code != 0).restart) {
+      c.restart.restart_at = now;
+      if (c.st.kind == StateKind::Waiting) set_waiting(c, WaitingReason::ContainerCreating);
+    }
+  }
+  d.push_back([this] { driver_->adoption_done(); });
+  advance(d);
 }
 
 // ---- status, shutdown -------------------------------------------------------------------

@@ -65,6 +65,15 @@ class Lifecycle : private StopActions, private ProbeActions {
   void on_started(const std::string& name, drivers::InstanceId instance, std::optional<drivers::StartInfo> info,
                   std::string error, Deferred& d);
   void on_exit(const std::string& name, drivers::InstanceId instance, int exit_code, int signal, Deferred& d);
+  // Persistence (lifehook_pod_adopt): what a later host needs to resume this pod, as JSON: per
+  // container its instance, role, state, times, exit code, restart count, whether a regular init
+  // container is done, and the driver's record of a running instance.
+  json snapshot() const;
+  // Instead of mark_started/advance, for a pod adopted from a snapshot(): the containers resume
+  // where they were (a completed init container is not run again), running instances are taken
+  // over from the driver (their exits, also one that happened meanwhile, come as usual), then
+  // the sequencer goes on. Throws Error(LIFEHOOK_E_INVALID) for a snapshot that does not fit the spec.
+  void restore(const json& snapshot, Deferred& d);
   // Releases timers and cancels hooks (shutdown, on the strand); then the driver is destroyed.
   std::unique_ptr<drivers::Driver> release();
 
@@ -78,6 +87,8 @@ class Lifecycle : private StopActions, private ProbeActions {
  private:
   Container* find(const std::string& name);
   void start_container(Container& c, Deferred& d);
+  // The target of the instance the driver started (or adopted): where its hooks and probes run.
+  void take_instance(Container& c, const drivers::StartInfo& info);
   void became_running(Container& c, Deferred& d);
   void run_hook(Container& c, HookKind kind, const HandlerSpec& h);
   void on_hook_done(const std::string& name, drivers::InstanceId instance, uint64_t op, HookKind kind, const Result& r,

@@ -1,13 +1,19 @@
 #include "pod.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <filesystem>
 #include <future>
 
 #include "../common/json_document.hpp"
+#include "../common/regular_file.hpp"
 #include "../errors.hpp"
+#include "../os/state_file.hpp"
 #include "reasons.hpp"
 #include "validate.hpp"
 
@@ -40,10 +46,16 @@ PodOptions parse_pod_options(const char* options_json) {
   o.backoff.initial = ms("backoffInitialMs", o.backoff.initial);
   o.backoff.max = ms("backoffMaxMs", o.backoff.max);
   o.backoff.reset = ms("backoffResetMs", o.backoff.reset);
+  if (const json* d = field(j, "podStateDir")) {
+    if (!d->is_string() || d->get<std::string>().empty() || d->get<std::string>()[0] != '/')
+      throw_invalid("options.podStateDir", "must be an absolute directory path", json_value_text(*d));
+    o.state_dir = d->get<std::string>();
+  }
   return o;
 }
 
-std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options, DriverFactory make_driver) {
+std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options, DriverFactory make_driver,
+                                 bool adopting) {
   std::shared_ptr<Pod> pod(new Pod(ctx, std::move(spec), std::move(options)));
   std::weak_ptr<Pod> weak = pod;
   auto post = [weak](Work work) {
@@ -63,6 +75,12 @@ std::shared_ptr<Pod> Pod::create(Context& ctx, PodSpec spec, PodOptions options,
       }};
   auto driver = make_driver(std::move(denv));
   driver->validate(pod->spec_);
+  if (!pod->options_.state_dir.empty() && !driver->can_adopt())
+    throw Error(LIFEHOOK_E_UNSUPPORTED,
+                std::string("options.podStateDir: the ") + driver->name() +
+                    " driver's containers die with their host, so its pods cannot be adopted (the oci driver's can)");
+  // Before the driver does anything: it must not touch the containers of a pod another process holds.
+  if (!pod->options_.state_dir.empty()) pod->claim_state_dir(adopting);
   pod->warnings_ = unimplemented_fields(pod->spec_, *driver);
   pod->host_reports_exits_ = !driver->reports_exits();
   pod->lifecycle_->set_driver(std::move(driver));
@@ -78,9 +96,85 @@ Pod::Pod(Context& ctx, PodSpec spec, PodOptions options)
       hook_executor_(ctx),
       prober_(ctx) {}
 
+std::shared_ptr<Pod> Pod::adopt(Context& ctx, const std::string& state_dir, const json& options,
+                                const std::function<DriverFactory(const PodOptions&)>& factory_for) {
+  std::string path = state_dir + "/" + kStateFile;
+  std::optional<std::string> text;
+  try {
+    text = read_file_if_exists(path, kMaxStateBytes);
+  } catch (const FileReadError& e) {
+    throw Error(LIFEHOOK_E_INVALID, std::string("state_dir: ") + e.what());
+  }
+  if (!text)
+    throw Error(LIFEHOOK_E_NOT_FOUND, "state_dir: " + state_dir + " holds no pod state (no " + kStateFile + ")");
+  json doc = json::parse(*text, nullptr, false);
+  if (!doc.is_object() || doc.value("kind", "") != "LifehookPodState" || doc.value("version", 0) != 1 ||
+      !doc.contains("pod") || !doc.value("options", json()).is_object() || !doc.contains("lifecycle"))
+    throw Error(LIFEHOOK_E_INVALID, "state_dir: " + path + " is not a pod state lifehook wrote");
+  json merged = doc["options"];
+  if (options.is_object()) merged.update(options);
+  merged["podStateDir"] = state_dir;
+  std::string merged_text = merged.dump();
+  PodOptions opts = parse_pod_options(merged_text.c_str());
+  PodSpec spec = parse_pod(doc["pod"].dump().c_str());
+  DriverFactory factory = factory_for(opts);
+  auto pod = create(ctx, std::move(spec), std::move(opts), std::move(factory), true);
+  // On the strand, as every change: the restored containers' probes and exit reports start there.
+  std::promise<void> restored;
+  auto fut = restored.get_future();
+  boost::asio::post(pod->strand_, [pod, &doc, &restored] {
+    try {
+      pod->run_locked([&](Lifecycle& l, Deferred& d) {
+        l.restore(doc["lifecycle"], d);
+        pod->arm_active_deadline();
+      });
+      restored.set_value();
+    } catch (...) {
+      restored.set_exception(std::current_exception());
+    }
+  });
+  fut.get();
+  return pod;
+}
+
 Pod::~Pod() {
   // shutdown() normally ran; if not (creation failed half-way), nothing was started.
   events_->close();
+}
+
+void Pod::claim_state_dir(bool adopting) {
+  const std::string& dir = options_.state_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw_system("options.podStateDir: create " + dir, ec.value());
+  state_lock_ = UniqueFd(::open((dir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!state_lock_) throw_system("options.podStateDir: open " + dir + "/.lock", errno);
+  if (::flock(state_lock_.get(), LOCK_EX | LOCK_NB) != 0)
+    throw_state("options.podStateDir: " + dir + " is in use by another process (its pod is held there)");
+  if (!adopting && ::access((dir + "/" + kStateFile).c_str(), F_OK) == 0)
+    throw_state("options.podStateDir: " + dir +
+                " holds the state of a pod already: adopt it (lifehook_pod_adopt) or choose another directory");
+}
+
+std::string Pod::state_document() const {
+  if (options_.state_dir.empty()) return {};
+  json doc = {{"kind", "LifehookPodState"},
+              {"version", 1},
+              {"pod", spec_.raw},
+              {"options", options_.raw},
+              {"lifecycle", lifecycle_->snapshot()}};
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void Pod::persist(const std::string& doc) {
+  if (doc.empty() || doc == persisted_) return;
+  try {
+    write_file_atomically(options_.state_dir + "/" + kStateFile, doc, kMaxStateBytes);
+    persisted_ = doc;
+  } catch (const std::exception& e) {
+    if (!persist_failed_) ctx_.log().error("pod {}: cannot persist its state: {}", spec_.name, e.what());
+    persist_failed_ = true;
+  }
 }
 
 void Pod::post(Work work) {
@@ -96,6 +190,9 @@ void Pod::run_locked(const Work& work) {
     if (detached_) return;
     work(*lifecycle_, d);
     observe_conditions(view(), real_clock().wall_now());  // lastTransitionTime of what changed
+    // Under the lock: a state the host could read (lifehook_pod_status) is on disk already, so a
+    // host that dies right after seeing it leaves that state to its successor.
+    persist(state_document());
   }
   for (auto& f : d) f();
   // Waiters see the state only once the driver calls it produced have run: terminate does not
@@ -248,6 +345,14 @@ void Pod::shutdown() {
     released.set_value();
   });
   fut.wait();
+  if (!options_.state_dir.empty()) {
+    // Nothing is left to adopt: the state goes, and the directory if nothing else is in it.
+    const std::string& dir = options_.state_dir;
+    for (const std::string& name : {std::string(kStateFile), std::string(kStateFile) + ".tmp", std::string(".lock")})
+      ::unlink((dir + "/" + name).c_str());
+    state_lock_.reset();
+    ::rmdir(dir.c_str());
+  }
 }
 
 }  // namespace lifehook::pod

@@ -24,6 +24,7 @@
 
 #include "../context.hpp"
 #include "../drivers/driver.hpp"
+#include "../os/fd.hpp"
 #include "backoff.hpp"
 #include "events.hpp"
 #include "hooks.hpp"
@@ -36,6 +37,7 @@ namespace lifehook::pod {
 struct PodOptions {
   std::string driver = "process";
   BackoffOptions backoff;
+  std::string state_dir;      // podStateDir: where the pod's state is persisted (lifehook_pod_adopt); "" = nowhere
   json raw = json::object();  // the whole options object: a driver reads its own fields (oci: runtime, root, ...)
 };
 
@@ -48,10 +50,22 @@ using DriverFactory = std::function<std::unique_ptr<drivers::Driver>(drivers::Dr
 class Pod : public std::enable_shared_from_this<Pod> {
  public:
   // Validates (spec against the driver too) and builds; nothing runs before start().
-  static std::shared_ptr<Pod> create(Context& ctx, PodSpec spec, PodOptions options, DriverFactory make_driver);
+  // adopting: for adopt() (the state directory may hold a state then).
+  static std::shared_ptr<Pod> create(Context& ctx, PodSpec spec, PodOptions options, DriverFactory make_driver,
+                                     bool adopting = false);
   ~Pod();
 
   void start();
+  // lifehook_pod_adopt: the pod persisted in `state_dir` (options.podStateDir of the host that
+  // created it), resumed: `options` replace the persisted ones field by field. Throws
+  // Error(LIFEHOOK_E_NOT_FOUND) when there is no state, LIFEHOOK_E_INVALID when it is not one
+  // lifehook wrote, LIFEHOOK_E_UNSUPPORTED when the driver cannot adopt, LIFEHOOK_E_STATE when
+  // another process holds the directory.
+  static std::shared_ptr<Pod> adopt(Context& ctx, const std::string& state_dir, const json& options,
+                                    const std::function<DriverFactory(const PodOptions&)>& factory_for);
+  // The name of the state file in a pod's state directory.
+  static constexpr const char* kStateFile = "pod.json";
+  static constexpr size_t kMaxStateBytes = size_t{16} << 20;
   // Blocks until every container has stopped. grace_ms < 0: the spec's grace; saturates.
   void terminate(int64_t grace_ms);
   // False when the timeout (ms, < 0 = forever; centuries are forever) passed before the pod was
@@ -82,6 +96,13 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // DeadlineExceeded and its containers are stopped with the pod's grace (not deleted).
   void arm_active_deadline();
   void on_active_deadline(Lifecycle& l, Deferred& d);
+  // The state directory: locked for this process (flock, released by the kernel when it dies)
+  // and refused when it holds another pod's state and we are not adopting it.
+  void claim_state_dir(bool adopting);
+  // The persisted document (under mu_); "" without a state directory.
+  std::string state_document() const;
+  // Writes `doc` if it changed since the last write (on the strand, under mu_).
+  void persist(const std::string& doc);
 
   Context& ctx_;
   const PodSpec spec_;
@@ -105,6 +126,9 @@ class Pod : public std::enable_shared_from_this<Pod> {
   std::unique_ptr<Timer> deadline_timer_;   // spec.activeDeadlineSeconds; on the strand
   bool deadline_exceeded_ = false;          // under mu_
   std::optional<SysTime> deletion_time_;    // under mu_: when terminate/destroy was called
+  UniqueFd state_lock_;                     // the flock on <state_dir>/.lock
+  std::string persisted_;                   // the last document written (on the strand)
+  bool persist_failed_ = false;             // logged once
 };
 
 }  // namespace lifehook::pod

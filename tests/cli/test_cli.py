@@ -1096,5 +1096,164 @@ class Orphans(CliTestCase):
                     os.kill(pid, signal.SIGKILL)
 
 
+class Adoption(CliTestCase):
+    """A node agent restart in the middle of a pod's life (--driver oci --state-dir): kill -9 the CLI,
+    start it again on the same state directory. Needs root, runc and busybox-static."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root (runc containers); CI runs as root")
+        self.runc = shutil.which("runc")
+        if self.runc is None or not os.access("/bin/busybox", os.X_OK):
+            self.skipTest("needs runc and busybox-static (/bin/busybox)")
+        self.root = os.path.join(self.dir, "runc")
+        self.state = os.path.join(self.dir, "state")
+        # A writable rootfs of our own: what the containers write to /data is seen here.
+        self.rootfs = os.path.join(self.dir, "rootfs")
+        for d in ("bin", "data", "tmp", "proc", "dev", "sys", "etc"):
+            os.makedirs(os.path.join(self.rootfs, d))
+        shutil.copy("/bin/busybox", os.path.join(self.rootfs, "bin", "busybox"))
+        for applet in ("sh", "sleep", "cat"):
+            os.symlink("busybox", os.path.join(self.rootfs, "bin", applet))
+
+    def tearDown(self):
+        for cid in self.runc_ids():  # a failed test's containers
+            subprocess.run([self.runc, "--root", self.root, "delete", "-f", cid], capture_output=True)
+        super().tearDown()
+
+    def runc_ids(self):
+        r = subprocess.run([self.runc, "--root", self.root, "list", "-q"], capture_output=True, text=True)
+        return r.stdout.split()
+
+    def runc_container(self, prefix):
+        r = subprocess.run([self.runc, "--root", self.root, "list", "-f", "json"], capture_output=True, text=True)
+        for c in json.loads(r.stdout or "null") or []:
+            if c["id"].startswith(prefix):
+                return c
+        return None
+
+    def run_pod(self, manifest):
+        return Watch(manifest, "--driver", "oci", "--driver-option", f"root={self.root}", "--driver-option",
+                     f"stateDir={self.dir}/pods", "--driver-option", f"rootfs={self.rootfs}", "--state-dir",
+                     self.state, "-o", "json", "--events")
+
+    @staticmethod
+    def wait_status(w, predicate, timeout=15.0):
+        """The first pod status (-o json) satisfying predicate, or None."""
+        def match(line):
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                return False
+            return "status" in doc and predicate(doc["status"])
+        found = w.wait_line(match, timeout)
+        return json.loads(found[1])["status"] if found else None
+
+    @staticmethod
+    def container(status, name, init=False):
+        for c in status.get("initContainerStatuses" if init else "containerStatuses", []):
+            if c["name"] == name:
+                return c
+        return None
+
+    def data(self, name):
+        try:
+            with open(os.path.join(self.rootfs, "data", name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def test_kill_9_and_resume(self):
+        manifest = self.write("adopt.yaml", POD.format(name="adopt", spec="""  terminationGracePeriodSeconds: 5
+  initContainers:
+  - name: init
+    command: ["/bin/sh", "-c", "echo ran >> /data/init.log"]
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+    lifecycle:
+      preStop:
+        exec:
+          command: ["/bin/sh", "-c", "echo stopping >> /data/prestop.log"]
+"""))
+        running = lambda s: s.get("phase") == "Running" and (self.container(s, "main") or {}).get("ready")
+        w1 = self.run_pod(manifest)
+        try:
+            self.assertIsNotNone(self.wait_status(w1, running), w1.text() + w1.stderr)
+            before = self.runc_container("lh-adopt-main-")
+            self.assertIsNotNone(before, "main's runc container")
+            w1.proc.kill()  # the node agent dies: no terminate, no cleanup
+            w1.finish()
+        finally:
+            w1.kill()
+        after = self.runc_container("lh-adopt-main-")
+        self.assertEqual((after or {}).get("status"), "running", "the container outlived its host")
+        self.assertEqual(after["pid"], before["pid"])
+        self.assertTrue(os.path.exists(os.path.join(self.state, "adopt", "pod.json")))
+
+        w2 = self.run_pod(manifest)
+        try:
+            status = self.wait_status(w2, running)
+            self.assertIsNotNone(status, w2.text() + w2.stderr)
+            self.assertEqual(self.data("init.log"), "ran\n", "the completed init container did not run again")
+            init = self.container(status, "init", init=True)
+            self.assertEqual(init["state"]["terminated"]["exitCode"], 0, status)
+            self.assertEqual(init["restartCount"], 0)
+            self.assertEqual(self.container(status, "main")["restartCount"], 0, status)
+            self.assertEqual(self.runc_container("lh-adopt-main-")["pid"], before["pid"], "the same container")
+            self.assertNotIn("Started container", w2.text(), "nothing was started again")
+            w2.proc.send_signal(signal.SIGINT)  # terminate: preStop, then the stop signal
+            rc, _ = w2.finish()
+        finally:
+            w2.kill()
+        self.assertEqual(rc, 0, w2.stderr)
+        self.assertIn("lifehook: pod adopt: resumed from", w2.stderr)
+        self.assertEqual(self.data("prestop.log"), "stopping\n")
+        self.assertEqual(self.data("init.log"), "ran\n")
+        self.assertEqual(self.runc_ids(), [], "runc list is empty")
+        self.assertFalse(os.path.exists(os.path.join(self.state, "adopt")), "the state went with the pod")
+
+    def test_exit_while_no_host_is_reported_with_its_code(self):
+        manifest = self.write("gone.yaml", POD.format(name="gone", spec="""  restartPolicy: Never
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", "sleep 1; exit 3"]
+"""))
+        w1 = self.run_pod(manifest)
+        try:
+            self.assertIsNotNone(self.wait_status(w1, lambda s: s.get("phase") == "Running"), w1.text() + w1.stderr)
+            w1.proc.kill()
+            w1.finish()
+        finally:
+            w1.kill()
+        deadline = time.monotonic() + 10
+        while (self.runc_container("lh-gone-main-") or {}).get("status") == "running":
+            self.assertLess(time.monotonic(), deadline, "the container did not end")
+            time.sleep(0.05)
+        w2 = self.run_pod(manifest)
+        try:
+            status = self.wait_status(w2, lambda s: s.get("phase") == "Failed")
+            self.assertIsNotNone(status, w2.text() + w2.stderr)
+            rc, _ = w2.finish()
+        finally:
+            w2.kill()
+        terminated = self.container(status, "main")["state"]["terminated"]
+        self.assertEqual(terminated["exitCode"], 3, status)
+        self.assertEqual(terminated["reason"], "Error")
+        self.assertEqual(rc, 1, w2.stderr)
+        self.assertEqual(self.runc_ids(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.state, "gone")))
+
+    def test_process_driver_refuses_a_state_dir(self):
+        manifest = self.write("p.yaml", POD.format(name="p", spec="""  containers:
+  - name: main
+    command: ["/bin/true"]
+"""))
+        r = self.cli("run", manifest, "--state-dir", self.state)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("the process driver's containers die with their host", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -145,7 +145,8 @@ typedef struct lifehook_driver {
 } lifehook_driver;
 
 /* Creates a pod from Kubernetes v1 Pod JSON. options_json (NULL = defaults):
-   {"driver": "process", "backoffInitialMs": 10000, "backoffMaxMs": 300000, "backoffResetMs": 600000}.
+   {"driver": "process", "backoffInitialMs": 10000, "backoffMaxMs": 300000, "backoffResetMs": 600000,
+    "podStateDir": "/abs/dir" (ABI 1.1: persisted for lifehook_pod_adopt; oci driver only)}.
    driver: NULL = the built-in driver named in options. */
 LIFEHOOK_API int lifehook_pod_create(lifehook_ctx *ctx, const char *pod_json, const char *options_json,
                                      const lifehook_driver *driver, lifehook_pod **out, char **error);
@@ -239,6 +240,30 @@ LIFEHOOK_API int lifehook_pod_validate(lifehook_ctx *ctx, const char *pod_json, 
    distinct type (a pod holds at most 64). */
 LIFEHOOK_API int lifehook_pod_set_condition(lifehook_pod *pod, const char *condition_json);
 
+/* ---- Pods that outlive their host (ABI 1.1) ---------------------------------------------- */
+
+/* Takes over a pod that another process created with options "podStateDir": "/abs/dir" and that
+   was left behind when that process ended (a restart, kill -9, a crash), as the kubelet adopts
+   the containers of its runtime after a restart. Only the oci driver's pods can be adopted: its
+   containers outlive their host (each runs under a lifehook-monitor that records its exit); the
+   process driver's die with their host (lifehook_pod_create refuses podStateDir for it,
+   LIFEHOOK_E_UNSUPPORTED). With podStateDir the pod's state (the Pod, its options, and per
+   container: instance, role, state, exit code, restart count, whether an init container
+   completed) is written atomically at every change to <podStateDir>/pod.json, and the directory
+   is locked for the process holding the pod; lifehook_pod_destroy removes the state (nothing is
+   left to adopt).
+   The adopted pod is running when this returns (do not call lifehook_pod_start: LIFEHOOK_E_STATE):
+   running containers resume (probes start again, terminate runs their preStop and grace as for
+   any), completed init containers are not run again, an exit that happened while no host was
+   there is reported with its exit code (the container restarts if restartPolicy says so),
+   restart counts go on. The events of the previous host are not kept.
+   options_json: NULL for the options the pod was created with; an object's fields replace them.
+   driver must be NULL (LIFEHOOK_E_UNSUPPORTED otherwise). Errors: LIFEHOOK_E_NOT_FOUND when
+   state_dir holds no pod state, LIFEHOOK_E_INVALID when it is not one lifehook wrote (or
+   state_dir is not absolute), LIFEHOOK_E_STATE when another process holds the directory. */
+LIFEHOOK_API int lifehook_pod_adopt(lifehook_ctx *ctx, const char *state_dir, const char *options_json,
+                                    const lifehook_driver *driver, lifehook_pod **out, char **error);
+
 /* ---- Function table for hosts that dlopen ------------------------------------------------ */
 
 /* Grows only at the end; check struct_size before using a member added after your build. */
@@ -273,6 +298,8 @@ struct lifehook_api {
   int (*pod_validate)(lifehook_ctx *ctx, const char *pod_json, const char *options_json, const lifehook_driver *driver,
                       char **report_json);
   int (*pod_set_condition)(lifehook_pod *pod, const char *condition_json);
+  int (*pod_adopt)(lifehook_ctx *ctx, const char *state_dir, const char *options_json, const lifehook_driver *driver,
+                   lifehook_pod **out, char **error);
 };
 
 /* The table of every function above (and those added later), for abi_major == 1; NULL otherwise. */
