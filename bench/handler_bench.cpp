@@ -41,20 +41,9 @@ extern char** environ;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using lifehook::bench::listen_loopback;
 
-int listen_loopback(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4096) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("cannot listen on 127.0.0.1");
-  *port = ntohs(a.sin_port);
-  return fd;
-}
+using Clock = std::chrono::steady_clock;
 
 // Accepting servers on 127.0.0.1: `http` answers each request with a small 200, otherwise the
 // connection is just accepted and closed.

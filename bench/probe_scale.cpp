@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "lifehook/lifehook.h"
 
 namespace {
@@ -67,19 +68,6 @@ int thread_count() {
   return n;
 }
 
-int listen_loopback(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4096) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("cannot listen on 127.0.0.1");
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
 void raise_fd_limit() {
   rlimit r{};
   getrlimit(RLIMIT_NOFILE, &r);
@@ -97,7 +85,7 @@ class TargetServer {
     std::vector<int> fds;
     for (int i = 0; i < nports; ++i) {
       int port;
-      fds.push_back(listen_loopback(&port));
+      fds.push_back(lifehook::bench::listen_loopback(&port, SOCK_NONBLOCK));
       ports_.push_back(port);
     }
     int ctl[2], out[2];
@@ -327,38 +315,15 @@ void run_peer(Row& row, const std::string& peer, const char* kind, int seconds, 
 }
 
 double floor_tcp(int port, int iterations) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
   double c0 = cpu_s(RUSAGE_SELF);
-  for (int i = 0; i < iterations; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
-    }
-    linger l{1, 1};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    ::close(fd);
-  }
+  for (int i = 0; i < iterations; ++i) lifehook::bench::floor_tcp_once(port);
   return (cpu_s(RUSAGE_SELF) - c0) * 1e6 / iterations;
 }
-
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 double floor_http(int port, int iterations) {
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/t/0";
   double c0 = cpu_s(RUSAGE_SELF);
-  for (int i = 0; i < iterations; ++i) {
-    CURL* e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_perform(e);
-    curl_easy_cleanup(e);
-  }
+  for (int i = 0; i < iterations; ++i) lifehook::bench::floor_http_once(url);
   return (cpu_s(RUSAGE_SELF) - c0) * 1e6 / iterations;
 }
 
