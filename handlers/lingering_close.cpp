@@ -66,28 +66,17 @@ void watch(std::shared_ptr<Lingering> l, std::chrono::milliseconds step) {
 
 }  // namespace
 
-void close_lingering(boost::asio::io_context& io, int fd) {
-  if (fd < 0) return;
-  linger l{};
-  socklen_t len = sizeof l;
-  int state = tcp_state(fd);
-  int unread = 0;
-  bool lingers = getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) == 0 && l.l_onoff && l.l_linger > 0;
-  if (!lingers || state < 0 || (ioctl(fd, SIOCINQ, &unread) == 0 && unread > 0)) {
-    ::close(fd);  // cannot sleep: no lingering, not TCP, or unread data (an RST, at once)
-    return;
-  }
-  if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT) {
-    ::shutdown(fd, SHUT_WR);  // the FIN close() would send
-    state = tcp_state(fd);
-  }
+namespace {
+
+// From the FIN on: close now if close() would not sleep, else watch until it would return.
+void finish_close(boost::asio::io_context& io, int fd, int state, int linger_seconds) {
   if (!close_would_wait(state)) {
     ::close(fd);
     return;
   }
   std::shared_ptr<Lingering> lingering;
   try {
-    lingering = std::make_shared<Lingering>(io, fd, Clock::now() + std::chrono::seconds(l.l_linger));
+    lingering = std::make_shared<Lingering>(io, fd, Clock::now() + std::chrono::seconds(linger_seconds));
   } catch (const std::bad_alloc&) {
     close_now(fd);
     return;
@@ -96,6 +85,42 @@ void close_lingering(boost::asio::io_context& io, int fd) {
     watch(std::move(lingering), std::chrono::milliseconds(1));
   } catch (const std::bad_alloc&) {  // not scheduled: ~Lingering closes it now
   }
+}
+
+bool has_unread(int fd) {
+  int unread = 0;
+  return ioctl(fd, SIOCINQ, &unread) == 0 && unread > 0;
+}
+
+}  // namespace
+
+void close_lingering(boost::asio::io_context& io, int fd) {
+  if (fd < 0) return;
+  linger l{};
+  socklen_t len = sizeof l;
+  int state = tcp_state(fd);
+  bool lingers = getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) == 0 && l.l_onoff && l.l_linger > 0;
+  if (!lingers || state < 0 || has_unread(fd)) {
+    ::close(fd);  // cannot sleep: no lingering, not TCP, or unread data (an RST, at once)
+    return;
+  }
+  if (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT) {
+    ::shutdown(fd, SHUT_WR);  // the FIN close() would send
+    state = tcp_state(fd);
+  }
+  finish_close(io, fd, state, l.l_linger);
+}
+
+void close_connected_lingering(boost::asio::io_context& io, int fd, int linger_seconds) {
+  if (fd < 0) return;
+  if (linger_seconds <= 0 || has_unread(fd)) {
+    ::close(fd);
+    return;
+  }
+  // ESTABLISHED or CLOSE_WAIT: the FIN; CLOSE (reset meanwhile): ENOTCONN, nothing sent, and the
+  // state read next says close() cannot sleep.
+  ::shutdown(fd, SHUT_WR);
+  finish_close(io, fd, tcp_state(fd), linger_seconds);
 }
 
 }  // namespace lifehook

@@ -23,4 +23,10 @@ namespace lifehook {
 // handler is destroyed.
 void close_lingering(boost::asio::io_context& io, int fd);
 
+// The same for a TCP socket the caller connected itself and never shut down (ESTABLISHED or
+// CLOSE_WAIT, or CLOSE after a reset) with SO_LINGER {1, `linger_seconds`} set: what
+// close_lingering would read from the socket first (the linger setting, the state before the
+// FIN) is known, so only the unread-data check, the FIN and the state after it remain.
+void close_connected_lingering(boost::asio::io_context& io, int fd, int linger_seconds);
+
 }  // namespace lifehook
