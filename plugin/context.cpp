@@ -165,7 +165,7 @@ void Context::count_live(int delta) {
 
 bool Context::on_loop_thread() const { return t_loop_owner == this; }
 
-uint64_t Context::submit(const Request& req, DoneFn done) {
+uint64_t Context::submit(const Request& req, DoneFn done, const Strand* strand) {
   uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -173,7 +173,7 @@ uint64_t Context::submit(const Request& req, DoneFn done) {
     id = next_op_++;
   }
   // Built outside the lock: making a run may do real work (and may throw, e.g. unsupported).
-  auto op = Operation::create(*this, id, req, std::move(done));
+  auto op = Operation::create(*this, id, req, std::move(done), strand);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) throw_state("the context is being freed");

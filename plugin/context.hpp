@@ -49,7 +49,9 @@ class Context {
   Context& operator=(const Context&) = delete;
 
   // Starts a handler; `done` runs exactly once on an event-loop thread. Returns the op id (> 0).
-  uint64_t submit(const Request& req, DoneFn done);
+  // With `strand` the operation runs on it (and starts at once when called on it, so `done` may
+  // already have run when submit returns); otherwise on a strand of its own.
+  uint64_t submit(const Request& req, DoneFn done, const Strand* strand = nullptr);
   // False when the operation is unknown or already finished.
   bool cancel(uint64_t op);
   // submit + wait.

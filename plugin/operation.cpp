@@ -2,14 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
+
+#include "common/clock.hpp"
 
 namespace lifehook {
 
-Operation::Operation(Context& ctx, uint64_t id, const Request& req, DoneFn done)
+Operation::Operation(Context& ctx, uint64_t id, const Request& req, DoneFn done, Strand strand)
     : ctx_(ctx),
       id_(id),
-      strand_(ctx.make_strand()),
+      strand_(std::move(strand)),
       timer_(strand_),
       timeout_ms_(req.timeout_ms),
       what_(describe(req.handler, req.target)),
@@ -17,8 +20,9 @@ Operation::Operation(Context& ctx, uint64_t id, const Request& req, DoneFn done)
       done_(std::move(done)),
       started_(std::chrono::steady_clock::now()) {}
 
-std::shared_ptr<Operation> Operation::create(Context& ctx, uint64_t id, const Request& req, DoneFn done) {
-  auto op = std::make_shared<Operation>(ctx, id, req, std::move(done));
+std::shared_ptr<Operation> Operation::create(Context& ctx, uint64_t id, const Request& req, DoneFn done,
+                                             const Strand* strand) {
+  auto op = std::make_shared<Operation>(ctx, id, req, std::move(done), strand ? *strand : ctx.make_strand());
   // The run may outlive its operation (the operation delivers on a timeout's grace, or the host
   // frees the context): its way back is a weak reference, never `this`.
   op->run_ = make_handler_run(ctx.env(), op->strand_, req, [weak = op->weak_from_this()](Result r) {
@@ -28,6 +32,9 @@ std::shared_ptr<Operation> Operation::create(Context& ctx, uint64_t id, const Re
 }
 
 void Operation::start() {
+  // Already on the strand (a probe worker submitting on its own): no post, which would re-queue
+  // the strand and wake another loop thread for it.
+  if (strand_.running_in_this_thread()) return on_start();
   boost::asio::post(strand_, [self = shared_from_this()] { self->on_start(); });
 }
 
@@ -38,14 +45,6 @@ void Operation::stop(Outcome why) {
 void Operation::on_start() {
   if (finished_) return;  // canceled (lifehook_ctx_free) before it reached the loop
   started_ = std::chrono::steady_clock::now();
-  if (timeout_ms_ > 0) {
-    timer_.expires_after(std::chrono::milliseconds(timeout_ms_));
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || self->finished_) return;
-      self->ctx_.log().info("op {}: {} timed out after {}ms", self->id_, self->what_, self->timeout_ms_);
-      self->on_stop(Outcome::Timeout);
-    });
-  }
   started_run_ = true;
   try {
     run_->start();
@@ -54,6 +53,16 @@ void Operation::on_start() {
     Result r;
     r.message = kind_ + ": " + e.what();
     finish(std::move(r));
+  }
+  // The timeout counts from the start; it is armed after it, so that a run that finished inside
+  // start() (a connect to a local listener) never arms and cancels a timer.
+  if (timeout_ms_ > 0 && !finished_ && !stopping_) {
+    timer_.expires_at(saturating_add(started_, std::chrono::milliseconds(timeout_ms_)));
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->finished_) return;
+      self->ctx_.log().info("op {}: {} timed out after {}ms", self->id_, self->what_, self->timeout_ms_);
+      self->on_stop(Outcome::Timeout);
+    });
   }
 }
 
@@ -110,10 +119,12 @@ void Operation::finish(Result r) {
       ctx_.log().error("op {}: the done callback failed", id_);
     }
   }
-  // The run may still be unwinding (we are inside its call stack): release it from the loop later.
-  // Last: once the table lets go, ~Context may proceed (it joins this thread before it destroys
-  // anything this call still touches).
-  boost::asio::post(strand_, [self] { self->run_.reset(); });
+  // The run may still be unwinding (we are inside its call stack): release it once the handler
+  // that called us has returned — deferred to the loop (this thread; nothing else touches run_
+  // after finished_), not posted to the strand, whose re-scheduling would wake another loop
+  // thread. Last: once the table lets go, ~Context may proceed (it joins this thread before it
+  // destroys anything this call still touches).
+  boost::asio::defer(ctx_.io().get_executor(), [self] { self->run_.reset(); });
   ctx_.finished(id_);
 }
 

@@ -27,9 +27,12 @@ namespace lifehook {
 
 class Operation : public std::enable_shared_from_this<Operation> {
  public:
-  // Builds the operation and its run (which may throw: unsupported or invalid request).
-  static std::shared_ptr<Operation> create(Context& ctx, uint64_t id, const Request& req, DoneFn done);
-  void start();            // posts the start onto the strand
+  // Builds the operation and its run (which may throw: unsupported or invalid request). With
+  // `strand`, the operation runs on that strand (its caller's, who then gets the done callback
+  // there without a hop); otherwise on a new one.
+  static std::shared_ptr<Operation> create(Context& ctx, uint64_t id, const Request& req, DoneFn done,
+                                           const Strand* strand = nullptr);
+  void start();            // starts on the strand: at once when called on it, else posted
   void stop(Outcome why);  // posts a stop (timeout/cancel) onto the strand
   // True once the done callback has been (or is being) delivered; readable from any thread.
   bool delivered() const { return delivered_.load(std::memory_order_acquire); }
@@ -39,7 +42,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   // run finishes as soon as it has handed what it holds to its owner (e.g. the curl multi).
   static constexpr std::chrono::seconds kStopGrace{10};
 
-  Operation(Context& ctx, uint64_t id, const Request& req, DoneFn done);  // use create()
+  Operation(Context& ctx, uint64_t id, const Request& req, DoneFn done, Strand strand);  // use create()
 
  private:
   void on_start();

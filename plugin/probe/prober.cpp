@@ -46,7 +46,8 @@ uint64_t ContextProber::run(const Request& req, std::function<void(Attempt)> don
   bool exec = std::holds_alternative<ExecSpec>(req.handler);
   try {
     // The Request is copied into the handler run; the worker keeps the one it parsed.
-    return ctx_.submit(req, [exec, done](uint64_t, const Result& r) { done(to_attempt(exec, r)); });
+    return ctx_.submit(
+        req, [exec, done](uint64_t, const Result& r) { done(to_attempt(exec, r)); }, strand_ ? &*strand_ : nullptr);
   } catch (const std::exception& e) {
     // The context is closing (nothing will use the result: canceled), or the handler could not
     // be made (a prober error).

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
+#include "../../handlers/handler.hpp"
 #include "results.hpp"
 
 namespace lifehook {
@@ -34,11 +36,14 @@ Attempt to_attempt(bool exec, Result r);
 class ContextProber final : public Prober {
  public:
   explicit ContextProber(Context& ctx) : ctx_(ctx) {}
+  // Attempts run on `strand` (the worker's): started without a post, finished without a hop back.
+  ContextProber(Context& ctx, Strand strand) : ctx_(ctx), strand_(std::move(strand)) {}
   uint64_t run(const Request& req, std::function<void(Attempt)> done) override;
   void cancel(uint64_t id) override;
 
  private:
   Context& ctx_;
+  std::optional<Strand> strand_;
 };
 
 }  // namespace lifehook::probe

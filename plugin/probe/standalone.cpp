@@ -63,7 +63,11 @@ std::shared_ptr<Standalone> Standalone::create(Context& ctx, StandaloneSpec spec
 }
 
 Standalone::Standalone(Context& ctx, StandaloneSpec spec, Callback cb)
-    : ctx_(ctx), spec_(std::move(spec)), cb_(std::move(cb)), timing_(ctx.make_strand()), prober_(ctx) {}
+    : ctx_(ctx),
+      spec_(std::move(spec)),
+      cb_(std::move(cb)),
+      timing_(ctx.make_strand()),
+      prober_(ctx, timing_.strand()) {}
 
 Standalone::~Standalone() = default;
 

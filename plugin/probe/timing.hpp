@@ -28,6 +28,8 @@ class Timing {
   virtual std::unique_ptr<Alarm> make_alarm() = 0;
   // Runs fn on the owner's strand (results of probes arrive from other strands).
   virtual void post(std::function<void()> fn) = 0;
+  // The same, at once when the caller is on that strand already.
+  virtual void dispatch(std::function<void()> fn) { post(std::move(fn)); }
 };
 
 // The real thing: the library clock's timers on one strand of the context's loop.
@@ -37,6 +39,10 @@ class AsioTiming final : public Timing {
   Clock::time_point now() const override { return real_clock().now(); }
   std::unique_ptr<Alarm> make_alarm() override { return real_clock().make_timer(strand_); }
   void post(std::function<void()> fn) override { boost::asio::post(strand_, std::move(fn)); }
+  void dispatch(std::function<void()> fn) override {
+    if (strand_.running_in_this_thread()) return fn();
+    post(std::move(fn));
+  }
   const Strand& strand() const { return strand_; }
 
  private:

@@ -119,24 +119,29 @@ void Worker::launch() {
   ++tries_;
   // The completion comes from the handler's strand; the worker's state lives on the owner's.
   // Holding the owner keeps the Timing (and the worker's other references) alive for the hand-over.
-  flight_op_ = prober_.run(request_, [owner = owner_, weak = weak_from_this(), seq](Attempt a) {
+  // A prober on the owner's strand may complete the attempt before run() returns (dispatch runs
+  // on_done at once): the id is kept only while this attempt is still the one in flight.
+  uint64_t id = prober_.run(request_, [owner = owner_, weak = weak_from_this(), seq](Attempt a) {
     auto keep = owner.lock();
     auto self = weak.lock();
     if (!keep || !self) return;
-    self->timing_.post([keep, weak, seq, a = std::move(a)]() mutable {
+    self->timing_.dispatch([keep, weak, seq, a = std::move(a)]() mutable {
       if (auto w = weak.lock()) w->on_done(seq, std::move(a));
     });
   });
+  if (in_flight_ && seq == flight_seq_) flight_op_ = id;
 }
 
-void Worker::on_done(uint64_t seq, Attempt a) {
+void Worker::on_done(uint64_t seq, Attempt got) {
   if (stopped_ || !in_flight_ || seq != flight_seq_) return;
   in_flight_ = false;
   flight_op_ = 0;
-  if (a.verdict == Verdict::Unknown && !a.errored) return;  // canceled: nothing to count
+  if (got.verdict == Verdict::Unknown && !got.errored) return;  // canceled: nothing to count
   ++attempts_;
-  last_attempt_ = a;
+  last_attempt_ = std::move(got);
   has_attempt_ = true;
+  // Only a new attempt (launch, below) replaces it, and nothing reads `a` after that.
+  const Attempt& a = last_attempt_;
   if (on_attempt_) on_attempt_(*this, a);
   if (stopped_) return;  // the owner stopped us from its callback
   if (a.errored) {
