@@ -5,14 +5,14 @@
 namespace lifehook {
 
 ProbeEasy::ProbeEasy(const Settings& settings, Callbacks callbacks, CurlMulti& multi)
-    : user_agent_(settings.user_agent) {
-  easy_ = curl_easy_init();
+    : multi_(multi), user_agent_(settings.user_agent) {
+  easy_ = multi.take_easy();  // a fresh handle's settings: new, or reset after an earlier transfer
   if (!easy_) throw std::bad_alloc();
   for (const auto& line : settings.header_lines) {
     curl_slist* next = curl_slist_append(header_list_, line.c_str());
     if (!next) {
       curl_slist_free_all(header_list_);
-      curl_easy_cleanup(easy_);
+      multi.give_back(easy_);
       throw std::bad_alloc();
     }
     header_list_ = next;
@@ -35,7 +35,7 @@ ProbeEasy::ProbeEasy(const Settings& settings, Callbacks callbacks, CurlMulti& m
 }
 
 ProbeEasy::~ProbeEasy() {
-  curl_easy_cleanup(easy_);
+  multi_.give_back(easy_);  // out of the multi by now (CurlMulti's contract)
   curl_slist_free_all(header_list_);
 }
 

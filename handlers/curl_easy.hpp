@@ -44,6 +44,7 @@ class ProbeEasy {
   const std::string& netns_error() const { return sockets_.error; }
 
  private:
+  CurlMulti& multi_;
   CURL* easy_ = nullptr;
   curl_slist* header_list_ = nullptr;
   std::string user_agent_;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <vector>
 
 #include "../plugin/os/netns_socket.hpp"
 #include "lingering_close.hpp"
@@ -159,9 +161,14 @@ struct CurlMulti::Impl {
   }
 
   // curl: call socket_action(CURL_SOCKET_TIMEOUT) after `ms` (-1: never). Never calls back into
-  // curl from here; a 0 timeout is a zero-length timer, i.e. a post.
+  // curl from here. A 0 timeout ("as soon as possible": a transfer just added, a connection to
+  // start) is run by settle() as soon as the curl call that asked for it has returned, on the same
+  // strand: a zero-length timer would go through the reactor's timerfd, i.e. wake a loop thread.
+  // An earlier timer still pending may fire later: a spurious CURL_SOCKET_TIMEOUT does nothing.
   static int on_timer(CURLM*, long ms, void* userp) {
     auto* self = static_cast<Impl*>(userp);
+    self->due_now = ms == 0;
+    if (ms == 0) return 0;
     if (ms < 0) {
       self->timer.cancel();
       return 0;
@@ -209,7 +216,32 @@ struct CurlMulti::Impl {
     int running = 0;
     CURLMcode mc = curl_multi_socket_action(multi, s, events, &running);
     if (mc != CURLM_OK) log.error("curl_multi_socket_action: {}", curl_multi_strerror(mc));
+    settle();
+  }
+
+  // After a call into curl: hands finished transfers over and runs the timeout curl asked for
+  // "now" (on_timer with 0), a few rounds at most; more goes through a zero-length timer, so a
+  // transfer that keeps asking cannot hold the strand.
+  void settle() {
+    for (int round = 0; round < 8; ++round) {
+      complete_finished();
+      if (!due_now || closed) return;
+      due_now = false;
+      int running = 0;
+      CURLMcode mc = curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      if (mc != CURLM_OK) log.error("curl_multi_socket_action: {}", curl_multi_strerror(mc));
+    }
     complete_finished();
+    if (due_now && !closed) arm_now();
+  }
+
+  void arm_now() {
+    due_now = false;
+    timer.expires_after(std::chrono::milliseconds(0));
+    timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || closed) return;
+      action(CURL_SOCKET_TIMEOUT, 0);
+    });
   }
 
   void complete_finished() {
@@ -234,7 +266,8 @@ struct CurlMulti::Impl {
       log.error("curl_multi_add_handle: {}", curl_multi_strerror(mc));
       return done(CURLE_FAILED_INIT);
     }
-    transfers.emplace(easy, std::move(done));  // curl's timer callback starts it
+    transfers.emplace(easy, std::move(done));
+    settle();  // curl asked for a timeout "now" to start it
   }
 
   void remove(CURL* easy) {
@@ -243,6 +276,7 @@ struct CurlMulti::Impl {
     curl_multi_remove_handle(multi, easy);
     Done dropped = std::move(it->second);  // may own `easy`: released after the erase
     transfers.erase(it);
+    if (due_now && !closed) arm_now();  // not from inside a caller's remove(): the timer runs it
   }
 
   // Removes every transfer (completing it as aborted), cleans up the multi, stops watching.
@@ -266,12 +300,19 @@ struct CurlMulti::Impl {
     watches.clear();
   }
 
+  ~Impl() {
+    for (CURL* e : pool) curl_easy_cleanup(e);
+  }
+
   spdlog::logger& log;
   boost::asio::io_context& io;
+  std::mutex pool_mu;
+  std::vector<CURL*> pool;  // reset easy handles (take_easy / give_back)
   Strand strand;
   boost::asio::steady_timer timer;
   CURLM* multi = nullptr;
   bool closed = false;
+  bool due_now = false;  // curl asked for CURL_SOCKET_TIMEOUT "now" (on_timer with 0)
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches;
   std::unordered_map<CURL*, Done> transfers;
 };
@@ -321,8 +362,11 @@ void CurlMulti::shutdown() {
 }
 
 void CurlMulti::add(CURL* easy, Done done) {
-  boost::asio::post(impl_->strand,
-                    [impl = impl_, easy, done = std::move(done)]() mutable { impl->add(easy, std::move(done)); });
+  // defer: from a loop thread (a handler starting) the multi's work continues on that thread
+  // after the caller's handler, instead of waking another loop thread for it; from any other
+  // thread it is an ordinary post.
+  boost::asio::defer(impl_->strand,
+                     [impl = impl_, easy, done = std::move(done)]() mutable { impl->add(easy, std::move(done)); });
 }
 
 void CurlMulti::remove(CURL* easy, std::function<void()> removed) {
@@ -330,6 +374,38 @@ void CurlMulti::remove(CURL* easy, std::function<void()> removed) {
     impl->remove(easy);
     removed();
   });
+}
+
+CURL* CurlMulti::take_easy() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->pool_mu);
+    if (!impl_->pool.empty()) {
+      CURL* e = impl_->pool.back();
+      impl_->pool.pop_back();
+      return e;
+    }
+  }
+  return curl_easy_init();
+}
+
+void CurlMulti::give_back(CURL* easy) {
+  if (!easy) return;
+  curl_easy_reset(easy);
+  // The reset cleared NOSIGNAL too: without it curl_easy_cleanup (here or in ~Impl) would switch
+  // the process's SIGPIPE disposition to SIG_IGN and back around the clean-up, under the host's
+  // threads.
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  {
+    std::lock_guard<std::mutex> lock(impl_->pool_mu);
+    if (impl_->pool.size() < kEasyPool) {
+      try {
+        impl_->pool.push_back(easy);
+        return;
+      } catch (const std::bad_alloc&) {
+      }
+    }
+  }
+  curl_easy_cleanup(easy);
 }
 
 void CurlMulti::configure_sockets(CURL* easy, SocketNamespace* where) {

@@ -55,6 +55,17 @@ class CurlMulti {
   // null: the host's namespace; else it must outlive the transfer). Call before add().
   void configure_sockets(CURL* easy, SocketNamespace* where = nullptr);
 
+  // Easy handles for reuse: take_easy() hands out a handle in its default state (a reset one kept
+  // from an earlier transfer, or a new one; null when curl cannot allocate), give_back() resets
+  // one that is out of the multi and keeps it (at most kEasyPool; the rest are cleaned up).
+  // curl_easy_reset restores every option to its default and keeps only what libcurl keeps
+  // across a reset (its buffers; connections and the DNS cache belong to the multi), so each
+  // transfer still starts from a fresh handle's settings and, with FRESH_CONNECT, a new
+  // connection. Any thread.
+  CURL* take_easy();
+  void give_back(CURL* easy);
+  static constexpr size_t kEasyPool = 64;
+
   // curl_global_init, exactly once per process, thread-safely.
   static void global_init(spdlog::logger& log);
 

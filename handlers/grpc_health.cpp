@@ -20,6 +20,7 @@
 // connection, and only then finish. With target.netns the socket is created in that namespace.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 
 #include "../plugin/errors.hpp"
@@ -66,7 +67,9 @@ class GrpcHealthRun final : public HandlerRun, public std::enable_shared_from_th
     }
     env_.log.debug("grpc: Health/Check service \"{}\" at {}", service_, addr_);
     env_.curl.add(call_->easy(), [self = shared_from_this(), call = call_](CURLcode rc) {
-      boost::asio::post(self->strand_, [self, call, rc] { self->finished(call, rc); });
+      // defer: a continuation of the multi's work, run by the same loop thread after it (no
+      // other thread woken for the hop).
+      boost::asio::defer(self->strand_, [self, call, rc] { self->finished(call, rc); });
     });
   }
 

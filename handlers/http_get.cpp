@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 #include <cctype>
 
@@ -61,7 +62,6 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
         netns_(req.target.netns),
         first_url_(std::move(url)),
         complete_(std::move(finish)) {
-    first_host_ = url_part(first_url_.get(), CURLUPART_HOST);
     hook_ = purpose_ == Purpose::PostStart || purpose_ == Purpose::PreStop;
     fallback_allowed_ = !env_.options.kubelet_compat || hook_;
   }
@@ -101,7 +101,9 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
     current_url_ = url_text(transfer_->url());
     env_.log.debug("httpGet: GET {}", current_url_);
     env_.curl.add(transfer_->easy(), [self = shared_from_this(), t = transfer_](CURLcode rc) {
-      boost::asio::post(self->strand_, [self, t, rc] { self->finished(t, rc); });
+      // defer: a continuation of the multi's work, run by the same loop thread after it (no
+      // other thread woken for the hop).
+      boost::asio::defer(self->strand_, [self, t, rc] { self->finished(t, rc); });
     });
   }
 
@@ -158,6 +160,7 @@ class HttpGetRun final : public HandlerRun, public std::enable_shared_from_this<
     std::string next_url = url_text(next.get());
     std::string scheme = url_part(next.get(), CURLUPART_SCHEME);
     std::string host = url_part(next.get(), CURLUPART_HOST);
+    if (first_host_.empty()) first_host_ = url_part(first_url_.get(), CURLUPART_HOST);  // on the first redirect
     if (strcasecmp(host.c_str(), first_host_.c_str()) != 0)
       return respond(t, status, "redirect from " + current_url_ + " to " + next_url + " not followed (other host)");
     if (scheme != url_part(t.url(), CURLUPART_SCHEME))
