@@ -219,7 +219,12 @@ void Pod::start() {
 void Pod::arm_active_deadline() {
   if (!spec_.active_deadline_s) return;
   deadline_timer_ = real_clock().make_timer(strand_);
-  auto at = saturating_add(real_clock().now(), std::chrono::seconds(*spec_.active_deadline_s));
+  // Counted from startTime, which an adopted pod had before this process (the kubelet's
+  // active_deadline.go compares with status.startTime too).
+  Millis left = std::chrono::seconds(*spec_.active_deadline_s);
+  if (auto start = lifecycle_->view().start_time)
+    left -= std::max(Millis{0}, std::chrono::duration_cast<Millis>(real_clock().wall_now() - *start));
+  auto at = saturating_add(real_clock().now(), std::max(Millis{0}, left));
   deadline_timer_->arm(at, [weak = weak_from_this()] {
     if (auto self = weak.lock())
       self->run_locked([pod = self.get()](Lifecycle& l, Deferred& d) { pod->on_active_deadline(l, d); });

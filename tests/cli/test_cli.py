@@ -1245,6 +1245,34 @@ class Adoption(CliTestCase):
         self.assertEqual(self.runc_ids(), [])
         self.assertFalse(os.path.exists(os.path.join(self.state, "gone")))
 
+    def test_active_deadline_counts_from_the_first_start(self):
+        manifest = self.write("late.yaml", POD.format(name="late", spec="""  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+"""))
+        w1 = self.run_pod(manifest)
+        try:
+            self.assertIsNotNone(self.wait_status(w1, lambda s: s.get("phase") == "Running"), w1.text() + w1.stderr)
+            w1.proc.kill()
+            w1.finish()
+        finally:
+            w1.kill()
+        time.sleep(1.5)  # the pod's deadline runs on without a host
+        w2 = self.run_pod(manifest)
+        try:
+            status = self.wait_status(w2, lambda s: s.get("phase") == "Failed", 10)
+            self.assertIsNotNone(status, w2.text() + w2.stderr)
+            failed_at = time.monotonic() - w2.start
+            rc, _ = w2.finish()
+        finally:
+            w2.kill()
+        self.assertIn("DeadlineExceeded", json.dumps(status))
+        self.assertLess(failed_at, 2.5, "3 s from the pod's startTime, not from the adoption")
+        self.assertEqual(rc, 1, w2.stderr)
+        self.assertEqual(self.runc_ids(), [])
+
     def test_process_driver_refuses_a_state_dir(self):
         manifest = self.write("p.yaml", POD.format(name="p", spec="""  containers:
   - name: main
