@@ -30,6 +30,7 @@ extern "C" const struct lifehook_api* lifehook_get_api(uint32_t abi_major) {
       lifehook_pod_validate,
       lifehook_pod_set_condition,
       lifehook_pod_adopt,
+      lifehook_pod_update,
   };
   return abi_major == LIFEHOOK_ABI_MAJOR ? &table : nullptr;
 }

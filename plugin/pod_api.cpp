@@ -204,6 +204,13 @@ int lifehook_pod_set_condition(lifehook_pod* pod, const char* condition_json) {
   });
 }
 
+int lifehook_pod_update(lifehook_pod* pod, const char* pod_json, char** error) {
+  return guarded(error, [&] {
+    LIFEHOOK_REQUIRE_ARG(pod_json, "pod_json");
+    engine(pod)->update(pod::parse_pod(pod_json));
+  });
+}
+
 void lifehook_pod_destroy(lifehook_pod* pod) {
   if (!pod) return;
   try {

@@ -13,6 +13,7 @@
 
 #include "../../handlers/model.hpp"
 #include "../pod/spec.hpp"
+#include "../pod/termination_message.hpp"
 #include "lifehook/lifehook.h"
 
 namespace lifehook {
@@ -89,6 +90,19 @@ class Driver {
   }
   // After the adoptions: releases what a previous host left that no adopted instance holds.
   virtual void adoption_done() {}
+  // The termination message file (terminationMessagePath) an exited instance left, before its
+  // removal: at most its last `max` bytes, read without blocking or following a link out of the
+  // container. Called on the pod's strand (not the driver's), under the pod's lock: bounded, and
+  // safe against the driver's own threads. The default: the driver has no such file.
+  virtual pod::MessageFile termination_message_file(const pod::ContainerSpec&, InstanceId, size_t /*max*/) {
+    return {};
+  }
+  // The end of an exited instance's output (stdout and stderr), at most `max` bytes, for
+  // terminationMessagePolicy FallbackToLogsOnError; nullopt when the driver keeps none. Called as
+  // termination_message_file.
+  virtual std::optional<std::string> log_tail(const pod::ContainerSpec&, InstanceId, size_t /*max*/) {
+    return std::nullopt;
+  }
   // Where hooks of this container run: the engine fills env/workingDir/ports/podIP from the spec
   // and StartInfo; a driver may add more (pid, bundle, exec mode, cgroup).
   virtual void fill_target(const pod::ContainerSpec&, const StartInfo& info, Target& t) const {

@@ -164,6 +164,23 @@ void write_oci_bundle(const std::string& dir, const pod::PodSpec& pod, const pod
     root = {{"path", options.rootfs}, {"readonly", ro && ro->is_boolean() && ro->get<bool>()}};
   }
 
+  // terminationMessagePath: a fresh file of the bundle bind-mounted there, as the kubelet mounts one
+  // from the pod's directory (kubelet_pods.go: makeMounts), writable by any user of the container;
+  // read from the bundle at the exit (the container's /dev is its own tmpfs, gone with it).
+  {
+    fs::path log = b / kTerminationLogFile;
+    try {
+      write_regular_file(log.string(), "", 0666);
+    } catch (const FileReadError& e) {
+      throw Error(LIFEHOOK_E_SYSTEM, "oci driver: write " + std::string(e.what()));
+    }
+    std::error_code ec;
+    fs::permissions(log, fs::perms(0666), ec);  // past the umask
+    std::string dest = c.termination_message_path;
+    if (dest.front() != '/') dest = (c.working_dir.empty() ? std::string() : c.working_dir) + "/" + dest;
+    mounts.push_back(mount(dest, "bind", log.string(), {"rbind", "rw", "nosuid", "nodev", "noexec"}));
+  }
+
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "mount"}}});
   auto ns = [&](const char* type, const std::string& path) {
     json n = {{"type", type}};

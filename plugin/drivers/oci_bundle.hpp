@@ -29,7 +29,10 @@ struct SandboxPaths {
   std::string net, ipc, uts;  // empty: a namespace of the container's own (net: host network)
 };
 
-// Writes <dir>/config.json and <dir>/rootfs for the container. Throws Error(LIFEHOOK_E_INVALID)
+// The bundle's file mounted at the container's terminationMessagePath.
+inline constexpr const char* kTerminationLogFile = "termination-log";
+
+// Writes <dir>/config.json, <dir>/rootfs and <dir>/termination-log for the container. Throws Error(LIFEHOOK_E_INVALID)
 // naming the container's JSON path for settings it cannot honour.
 void write_oci_bundle(const std::string& dir, const pod::PodSpec& pod, const pod::ContainerSpec& c,
                       const OciDriverOptions& options, const SandboxPaths& sandbox);

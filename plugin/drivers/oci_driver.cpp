@@ -43,6 +43,7 @@
 #include "../context.hpp"
 #include "../errors.hpp"
 #include "../os/child.hpp"
+#include "../os/file_in_root.hpp"
 #include "../os/pidfd_exit.hpp"
 #include "../os/proc_tree.hpp"
 #include "../os/runc_state.hpp"
@@ -349,6 +350,13 @@ class Core : public std::enable_shared_from_this<Core> {
     }
   }
 
+  // The bundle of an instance still known (not removed); empty otherwise.
+  std::string bundle_of(const InstanceKey& key) {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->by_key.find(key);
+    return it == state_->by_key.end() ? std::string() : it->second->bundle;
+  }
+
   // The pod sandbox's network namespace file, for the network handlers ("" with network: host).
   std::string sandbox_netns() {
     std::lock_guard lock(sandbox_mu_);
@@ -616,6 +624,26 @@ class OciDriver final : public Driver {
     return core_->adopt(c, instance, record, error);
   }
   void adoption_done() override { core_->adoption_done(); }
+  // The bundle's termination-log, bind-mounted at terminationMessagePath (oci_bundle.cpp).
+  pod::MessageFile termination_message_file(const pod::ContainerSpec& c, InstanceId instance, size_t max) override {
+    pod::MessageFile f;
+    std::string bundle = core_->bundle_of({c.name, instance});
+    if (bundle.empty()) return f;
+    f.path = bundle + "/" + kTerminationLogFile;
+    FileTail t = read_file_tail_in_root(bundle, kTerminationLogFile, max);
+    if (t.err == ENOENT) return f;
+    f.state = t.err ? pod::MessageFile::State::Error : pod::MessageFile::State::Read;
+    f.text = t.err ? t.why : std::move(t.text);
+    return f;
+  }
+  // The container's output (and the runtime's): the bundle's container.log.
+  std::optional<std::string> log_tail(const pod::ContainerSpec& c, InstanceId instance, size_t max) override {
+    std::string bundle = core_->bundle_of({c.name, instance});
+    if (bundle.empty()) return std::nullopt;
+    FileTail t = read_file_tail_in_root(bundle, "container.log", max);
+    if (t.err) return std::nullopt;
+    return std::move(t.text);
+  }
   void fill_target(const pod::ContainerSpec& c, const StartInfo& info, Target& t) const override {
     Driver::fill_target(c, info, t);
     t.pod_ip = "127.0.0.1";            // inside the pod's network namespace

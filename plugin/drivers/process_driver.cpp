@@ -6,12 +6,24 @@
 // Its containers die with their host (they are its children, in its cgroups, killed by the
 // cgroup guard when it dies): its pods cannot be adopted (Driver::can_adopt is false, and
 // options.podStateDir is refused for it); the oci driver's can.
+// Termination messages: terminationMessagePath is a host path (a relative one is relative to the
+// container's workingDir, else to the host process's directory), and only a file written since
+// the instance started counts (no container of its own gives a fresh file per start, as the
+// kubelet's bind mount does; the default /dev/termination-log is shared by whatever runs on the
+// host). Output goes to /dev/null, except with terminationMessagePolicy FallbackToLogsOnError:
+// then stdout and stderr are a pipe whose last 2048 bytes are kept for the message.
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <array>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -19,6 +31,7 @@
 #include "../errors.hpp"
 #include "../os/cgroup.hpp"
 #include "../os/child.hpp"
+#include "../os/file_in_root.hpp"
 #include "../os/spawn.hpp"
 #include "driver.hpp"
 
@@ -28,6 +41,56 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+// The end of a container's output (stdout and stderr through one pipe), for
+// FallbackToLogsOnError: read on the driver's strand as it comes, the last kKeep bytes kept.
+// tail() may be called from any thread.
+class OutputTail : public std::enable_shared_from_this<OutputTail> {
+ public:
+  static constexpr size_t kKeep = pod::kMaxContainerTerminationMessageLogLength;
+  OutputTail(Strand strand, UniqueFd read_end) : pipe_(strand, read_end.release()) {}
+  // Reads until EOF or close(), on the strand.
+  void start() {
+    pipe_.async_read_some(boost::asio::buffer(buf_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                            self->append(n);
+                            if (!ec) self->start();
+                          });
+  }
+  // On the strand: what the pipe holds now (the processes are gone: nothing more is coming but EOF).
+  void drain() {
+    boost::system::error_code ec;
+    pipe_.non_blocking(true, ec);
+    while (!ec) append(pipe_.read_some(boost::asio::buffer(buf_), ec));
+  }
+  void close() {
+    boost::system::error_code ec;
+    pipe_.close(ec);
+  }
+  std::string tail(size_t max) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return kept_.size() > max ? kept_.substr(kept_.size() - max) : kept_;
+  }
+
+ private:
+  void append(size_t n) {
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    kept_.append(buf_.data(), n);
+    if (kept_.size() > 2 * kKeep) kept_.erase(0, kept_.size() - kKeep);
+  }
+  boost::asio::posix::stream_descriptor pipe_;
+  std::array<char, 4096> buf_{};
+  std::mutex mu_;
+  std::string kept_;
+};
+
+// What the termination message of an instance needs: when it started (a message file older than
+// that is a previous run's) and its output.
+struct InstanceExtra {
+  struct timespec started {};
+  std::shared_ptr<OutputTail> output;
+};
+
 // The children by (container name, instance), shared with the exit callbacks through a weak
 // reference so a callback that arrives after the driver is gone does nothing. Two instances of
 // one container coexist for a moment at a restart (the exited one until its removal runs).
@@ -35,6 +98,7 @@ using ChildKey = std::pair<std::string, InstanceId>;
 struct Children {
   std::mutex mu;
   std::map<ChildKey, std::shared_ptr<Child>> by_key;
+  std::map<ChildKey, InstanceExtra> extra;
   std::shared_ptr<Child> find(const ChildKey& key) {
     std::lock_guard<std::mutex> lock(mu);
     auto it = by_key.find(key);
@@ -74,6 +138,16 @@ class ProcessDriver final : public Driver {
       left.swap(children_->by_key);
     }
     for (auto& [key, child] : left) child->kill_tree();
+    std::map<ChildKey, InstanceExtra> extra;
+    {
+      std::lock_guard<std::mutex> lock(children_->mu);
+      extra.swap(children_->extra);
+    }
+    // Closed on the strand, where they are read; the queued reads hold them until then.
+    boost::asio::post(strand_, [extra = std::move(extra)] {
+      for (auto& [key, e] : extra)
+        if (e.output) e.output->close();
+    });
     // ~Child reaps (blocking, bounded: everything was just SIGKILLed).
   }
 
@@ -105,6 +179,17 @@ class ProcessDriver final : public Driver {
     if (!has_hostname) spec.env.push_back("HOSTNAME=" + pod_.name);
     for (const auto& e : c.env) spec.env.push_back(e.name + "=" + e.value);
     spec.working_dir = c.working_dir;
+    InstanceExtra extra;
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &extra.started);  // the clock file times come from
+    UniqueFd output_write;
+    if (c.termination_message_policy == pod::TerminationMessagePolicy::FallbackToLogsOnError) {
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0)
+        return done(std::nullopt, "process driver: pipe2: " + std::string(strerror(errno)));
+      output_write = UniqueFd(fds[1]);
+      extra.output = std::make_shared<OutputTail>(strand_, UniqueFd(fds[0]));
+      spec.stdout_fd = spec.stderr_fd = output_write.get();
+    }
 
     std::unique_ptr<Cgroup> cgroup;
     Cgroup* cg = nullptr;  // owned by the Child below
@@ -118,6 +203,7 @@ class ProcessDriver final : public Driver {
         info.cgroup = cgroup->path();
       }
       Spawned spawned = spawn_process(spec);
+      output_write.reset();  // the container holds it now: EOF once its processes are gone
       info.pid = spawned.pid;
       child = std::make_shared<Child>(strand_, std::move(spawned), std::move(cgroup));
     } catch (const std::exception& e) {
@@ -127,16 +213,18 @@ class ProcessDriver final : public Driver {
     {
       std::lock_guard<std::mutex> lock(children_->mu);
       children_->by_key[{c.name, instance}] = child;
+      children_->extra[{c.name, instance}] = extra;
     }
+    if (extra.output) boost::asio::post(strand_, [output = extra.output] { output->start(); });
     info.exec_mode = "host";
     // Report the start before arming the exit watch so the engine sees start, then exit.
     done(info, {});
     // Armed on the child's strand, like every other use of the Child. The Cgroup is owned by
     // the Child, which the exit callback keeps alive while it uses the raw pointer.
     boost::asio::post(strand_, [this_strand = strand_, child, cg, weak = std::weak_ptr<Children>(children_),
-                                sink = on_exit_, name = c.name, instance] {
-      child->async_wait([this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink, name,
-                         instance](const ExitStatus& st) {
+                                sink = on_exit_, name = c.name, instance, output = extra.output] {
+      child->async_wait([this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink, name, instance,
+                         output](const ExitStatus& st) {
         auto children = weak.lock();
         auto ch = child_weak.lock();
         if (!children || !ch) return;
@@ -150,7 +238,10 @@ class ProcessDriver final : public Driver {
         // container outlives its reported exit.
         ch->kill_tree();
         report_when_empty(this_strand, ch, cg, Clock::now() + std::chrono::milliseconds(500),
-                          [sink, name, instance, code, sig] { sink(name, instance, code, sig); });
+                          [sink, name, instance, code, sig, output] {
+                            if (output) output->drain();  // all of it, before the message is read
+                            sink(name, instance, code, sig);
+                          });
       });
     });
   }
@@ -171,13 +262,64 @@ class ProcessDriver final : public Driver {
                child->kill_tree();  // leftovers only: the main process has exited
                std::lock_guard<std::mutex> lock(children.mu);
                auto it = children.by_key.find(key);
-               if (it != children.by_key.end() && it->second == child) children.by_key.erase(it);
+               if (it != children.by_key.end() && it->second == child) {
+                 children.by_key.erase(it);
+                 auto e = children.extra.find(key);
+                 if (e != children.extra.end()) {
+                   if (e->second.output) e->second.output->close();
+                   children.extra.erase(e);
+                 }
+               }
              });
+  }
+
+  pod::MessageFile termination_message_file(const pod::ContainerSpec& c, InstanceId instance, size_t max) override {
+    pod::MessageFile f;
+    InstanceExtra extra;
+    if (!find_extra({c.name, instance}, extra)) return f;
+    f.path = c.termination_message_path;
+    if (f.path.front() != '/') {
+      std::string base = c.working_dir;
+      if (base.empty()) {
+        char cwd[4096];
+        if (!::getcwd(cwd, sizeof cwd)) return f;
+        base = cwd;
+      }
+      f.path = base + "/" + f.path;
+    }
+    FileTail t = read_file_tail_in_root("/", f.path, max);
+    if (t.err == ENOENT || t.err == ENOTDIR) return f;
+    if (t.err != 0) {
+      f.state = pod::MessageFile::State::Error;
+      f.text = t.why;
+      return f;
+    }
+    // Written before this instance started: a previous run's (or another program's) message.
+    if (t.mtime.tv_sec < extra.started.tv_sec ||
+        (t.mtime.tv_sec == extra.started.tv_sec && t.mtime.tv_nsec < extra.started.tv_nsec))
+      return f;
+    f.state = pod::MessageFile::State::Read;
+    f.text = std::move(t.text);
+    return f;
+  }
+
+  std::optional<std::string> log_tail(const pod::ContainerSpec& c, InstanceId instance, size_t max) override {
+    InstanceExtra extra;
+    if (!find_extra({c.name, instance}, extra) || !extra.output) return std::nullopt;
+    return extra.output->tail(max);
   }
 
   bool reports_exits() const override { return true; }
 
  private:
+  bool find_extra(const ChildKey& key, InstanceExtra& out) {
+    std::lock_guard<std::mutex> lock(children_->mu);
+    auto it = children_->extra.find(key);
+    if (it == children_->extra.end()) return false;
+    out = it->second;
+    return true;
+  }
+
   template <class F>
   void on_child(ChildKey key, F f) {
     boost::asio::post(strand_, [weak = std::weak_ptr<Children>(children_), key = std::move(key), f] {

@@ -66,8 +66,9 @@ struct RestartState {
   Backoff backoff;
   std::chrono::steady_clock::time_point finished{};  // steady time of the last exit (backoff counts from it)
   std::optional<std::chrono::steady_clock::time_point> restart_at;
-  bool succeeded = false;        // a regular init container that is done for good
-  std::unique_ptr<Timer> timer;  // wakes the sequencer when the backoff is over
+  bool succeeded = false;           // a regular init container that is done for good
+  bool definition_changed = false;  // killed for a new definition: restarted whatever the policy
+  std::unique_ptr<Timer> timer;     // wakes the sequencer when the backoff is over
 };
 
 // What the probes did to this container's instance (the workers themselves live in PodProbes).

@@ -3,11 +3,17 @@
 #include "../errors.hpp"
 #include "restart.hpp"
 #include "sequencer.hpp"
+#include "termination_message.hpp"
 
 namespace lifehook::pod {
 
 Lifecycle::Lifecycle(const PodSpec& spec, BackoffOptions backoff, LifecycleEnv env)
-    : spec_(spec), env_(std::move(env)), hooks_(env_.hook_executor), stops_(*this) {
+    : spec_(spec),
+      current_(&spec),
+      backoff_options_(backoff),
+      env_(std::move(env)),
+      hooks_(env_.hook_executor),
+      stops_(*this) {
   auto post = env_.post;
   auto run_locked = env_.run_locked;
   probes_ = PodProbes::create(ProbeEnv{env_.clock, env_.strand,
@@ -161,6 +167,14 @@ void Lifecycle::on_started(const std::string& name, drivers::InstanceId instance
       stops_.stop(c, pod_deadline_, KillReason::PodTermination, "", d);
     return;
   }
+  if (c.restart.definition_changed) {
+    // A live update changed it while the driver was starting the old definition.
+    c.instance.starting = false;
+    busy_ = false;
+    stops_.stop(c, saturating_add(env_.clock.now(), std::chrono::milliseconds(spec_.grace_ms)),
+                KillReason::DefinitionChanged, "Container " + name + " definition changed, will be restarted", d);
+    return;
+  }
   if (c.spec->post_start) {
     run_hook(c, HookKind::PostStart, *c.spec->post_start);
     return;  // the pipeline (busy_) stays until postStart completed
@@ -275,6 +289,12 @@ void Lifecycle::on_exit(const std::string& name, drivers::InstanceId instance, i
   } else {
     t.exit_code = exit_code;
     t.reason = std::string(pod::name(exit_code == 0 ? TerminatedReason::Completed : TerminatedReason::Error));
+    // Read before the removal (deferred below) releases what the instance left.
+    const ContainerSpec& cs = *c.spec;
+    t.message = termination_message(
+        cs.termination_message_policy, exit_code, t.message,
+        [&] { return driver_->termination_message_file(cs, instance, kMaxContainerTerminationMessageLength); },
+        [&] { return driver_->log_tail(cs, instance, kMaxContainerTerminationMessageLogLength); });
   }
   c.st.kind = StateKind::Terminated;
   c.st.terminated = t;
@@ -304,6 +324,13 @@ void Lifecycle::instance_ended(Container& c, Deferred& d) {
   int code = post_start_error && c.st.last ? c.st.last->exit_code : c.st.terminated.exit_code;
   RestartDecision decision =
       decide_restart(c.role, spec_.restart_policy, code != 0 || post_start_error || c.probes.killed);
+  if (c.restart.definition_changed) {
+    // "Restart regardless of the restart policy because the container spec changed", at once: the
+    // kubelet's backoff is keyed by the container's hash, and this is a new one.
+    c.restart.definition_changed = false;
+    c.restart.backoff = Backoff(backoff_options_);
+    decision = RestartDecision{true, false};
+  }
   if (decision.succeeded) c.restart.succeeded = true;
   if (decision.restart) {
     auto now = env_.clock.now();
@@ -625,11 +652,46 @@ void Lifecycle::restore(const json& snap, Deferred& d) {
   advance(d);
 }
 
+// ---- live updates -----------------------------------------------------------------------
+
+void Lifecycle::update(const PodSpec& next, Deferred& d) {
+  current_ = &next;
+  for (auto& c : containers_) {
+    const ContainerSpec& ns = c.spec->init ? next.init_containers[c.spec->index] : next.containers[c.spec->index];
+    if (ns.raw == c.spec->raw) {
+      c.spec = &ns;  // the same definition: nothing happens to it
+      continue;
+    }
+    c.spec = &ns;
+    if (c.role == Role::Init || terminating_) continue;
+    if (c.instance.alive || c.instance.starting) {
+      if (c.stop.phase != StopPhase::None) {
+        c.restart.definition_changed = true;  // stopping already: it comes back with the new one
+        continue;
+      }
+      c.restart.definition_changed = true;
+      std::string message = "Container " + c.name() + " definition changed, will be restarted";
+      if (c.instance.starting && !c.instance.alive) {
+        // The driver is starting it: stopped once it runs (on_started sees the flag).
+        continue;
+      }
+      stops_.stop(c, saturating_add(env_.clock.now(), std::chrono::milliseconds(spec_.grace_ms)),
+                  KillReason::DefinitionChanged, message, d);
+    } else if (c.restart.restart_at) {
+      // Waiting in CrashLoopBackOff: the backoff was the old definition's.
+      c.restart.backoff = Backoff(backoff_options_);
+      c.restart.restart_at = env_.clock.now();
+      c.restart.timer->cancel();
+    }
+  }
+  advance(d);
+}
+
 // ---- status, shutdown -------------------------------------------------------------------
 
 PodView Lifecycle::view() const {
   PodView v;
-  v.spec = &spec_;
+  v.spec = current_;
   for (const auto& c : containers_) (c.role == Role::Main ? v.main : v.init).push_back(c.st);
   v.deletion_requested = terminating_;
   v.terminal = stopped_ || (terminal_ && all_stopped());

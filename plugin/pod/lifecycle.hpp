@@ -74,6 +74,16 @@ class Lifecycle : private StopActions, private ProbeActions {
   // over from the driver (their exits, also one that happened meanwhile, come as usual), then
   // the sequencer goes on. Throws Error(LIFEHOOK_E_INVALID) for a snapshot that does not fit the spec.
   void restore(const json& snapshot, Deferred& d);
+  // A live update (lifehook_pod_update), already checked by check_update (update.hpp): `next`
+  // (which outlives the pod, as every earlier definition) becomes the definition. A running
+  // regular container or sidecar whose definition changed is stopped with its hooks and the pod's
+  // grace and started again at once, whatever the restartPolicy (computePodActions: "Container X
+  // definition changed, will be restarted"); one waiting to restart starts at once with the new
+  // one (the backoff is per definition); regular init containers and containers done for good are
+  // left alone (the new definition serves a later start, if any).
+  void update(const PodSpec& next, Deferred& d);
+  // The definition the containers run by now: the pod's, or the last update's.
+  const PodSpec& definition() const { return *current_; }
   // Releases timers and cancels hooks (shutdown, on the strand); then the driver is destroyed.
   std::unique_ptr<drivers::Driver> release();
 
@@ -138,7 +148,9 @@ class Lifecycle : private StopActions, private ProbeActions {
   void stop_next_sidecar(Deferred& d);
   bool main_containers_done() const;
 
-  const PodSpec& spec_;
+  const PodSpec& spec_;     // the pod-level fields (a live update never changes them)
+  const PodSpec* current_;  // the latest definition (the containers' specs point into it)
+  BackoffOptions backoff_options_;
   LifecycleEnv env_;
   std::unique_ptr<drivers::Driver> driver_;
   Hooks hooks_;

@@ -15,6 +15,7 @@
 #include "../errors.hpp"
 #include "../os/state_file.hpp"
 #include "reasons.hpp"
+#include "update.hpp"
 #include "validate.hpp"
 
 namespace lifehook::pod {
@@ -94,7 +95,8 @@ Pod::Pod(Context& ctx, PodSpec spec, PodOptions options)
       strand_(ctx.make_strand()),
       events_(std::make_shared<EventLog>(ctx.io(), spec_.name)),
       hook_executor_(ctx),
-      prober_(ctx) {}
+      prober_(ctx),
+      active_deadline_s_(spec_.active_deadline_s) {}
 
 std::shared_ptr<Pod> Pod::adopt(Context& ctx, const std::string& state_dir, const json& options,
                                 const std::function<DriverFactory(const PodOptions&)>& factory_for) {
@@ -160,7 +162,7 @@ std::string Pod::state_document() const {
   if (options_.state_dir.empty()) return {};
   json doc = {{"kind", "LifehookPodState"},
               {"version", 1},
-              {"pod", spec_.raw},
+              {"pod", lifecycle_->definition().raw},  // the latest applied update's, if any
               {"options", options_.raw},
               {"lifecycle", lifecycle_->snapshot()}};
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -217,14 +219,19 @@ void Pod::start() {
 }
 
 void Pod::arm_active_deadline() {
-  if (!spec_.active_deadline_s) return;
-  deadline_timer_ = real_clock().make_timer(strand_);
   // Counted from startTime, which an adopted pod had before this process (the kubelet's
   // active_deadline.go compares with status.startTime too).
-  Millis left = std::chrono::seconds(*spec_.active_deadline_s);
+  Millis elapsed{0};
   if (auto start = lifecycle_->view().start_time)
-    left -= std::max(Millis{0}, std::chrono::duration_cast<Millis>(real_clock().wall_now() - *start));
-  auto at = saturating_add(real_clock().now(), std::max(Millis{0}, left));
+    elapsed = std::max(Millis{0}, std::chrono::duration_cast<Millis>(real_clock().wall_now() - *start));
+  deadline_from_ = real_clock().now() - elapsed;
+  rearm_active_deadline();
+}
+
+void Pod::rearm_active_deadline() {
+  if (!active_deadline_s_ || !deadline_from_) return;
+  if (!deadline_timer_) deadline_timer_ = real_clock().make_timer(strand_);
+  auto at = saturating_add(*deadline_from_, std::chrono::seconds(*active_deadline_s_));
   deadline_timer_->arm(at, [weak = weak_from_this()] {
     if (auto self = weak.lock())
       self->run_locked([pod = self.get()](Lifecycle& l, Deferred& d) { pod->on_active_deadline(l, d); });
@@ -238,6 +245,29 @@ void Pod::on_active_deadline(Lifecycle& l, Deferred& d) {
   events_->add(Event{std::string(event_type(reason)), std::string(name(reason)), kDeadlineExceededMessage, "",
                      real_clock().wall_now()});
   l.terminate(spec_.grace_ms, real_clock().now(), d);
+}
+
+void Pod::update(PodSpec next) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (detached_) throw_state("pod " + spec_.name + " is destroyed");
+  if (lifecycle_->terminating() || deadline_exceeded_)
+    throw_state("pod " + spec_.name + " is terminating: its definition can no longer change");
+  if (lifecycle_->terminal()) throw_state("pod " + spec_.name + " has completed: its definition can no longer change");
+  const PodSpec& current = updates_.empty() ? spec_ : updates_.back();
+  check_update(current, next);
+  drivers::Driver& driver = lifecycle_->driver();
+  driver.validate(next);
+  std::vector<Finding> warnings = unimplemented_fields(next, driver);
+  bool deadline_changed = next.active_deadline_s != active_deadline_s_;
+  updates_.push_back(std::move(next));
+  const PodSpec* n = &updates_.back();
+  warnings_ = std::move(warnings);
+  active_deadline_s_ = n->active_deadline_s;
+  ctx_.log().info("pod {}: definition updated", spec_.name);
+  post([this, n, deadline_changed](Lifecycle& l, Deferred& d) {
+    if (deadline_changed) rearm_active_deadline();
+    l.update(*n, d);
+  });
 }
 
 void Pod::container_exited(const std::string& name, int exit_code, int signal) {

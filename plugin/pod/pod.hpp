@@ -16,6 +16,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,6 +78,10 @@ class Pod : public std::enable_shared_from_this<Pod> {
   void set_condition(json condition);
   static constexpr size_t kMaxHostConditions = 64;
   void watch(lifehook_event_fn fn, void* user) { events_->watch(fn, user); }
+  // A live update (lifehook_pod_update): check_update's rules (update.hpp), the driver's checks,
+  // then the engine restarts what changed (Lifecycle::update). Throws Error(LIFEHOOK_E_INVALID)
+  // naming the field, or Error(LIFEHOOK_E_STATE) for a pod that is terminating or done.
+  void update(PodSpec next);
   // A host driver's report. Throws Error(LIFEHOOK_E_NOT_FOUND) for an unknown container.
   void container_exited(const std::string& name, int exit_code, int signal);
   // terminate(0), then stop all callbacks and release the driver and timers. Idempotent.
@@ -95,6 +100,8 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // spec.activeDeadlineSeconds, counted from startTime: past it the pod is Failed with reason
   // DeadlineExceeded and its containers are stopped with the pod's grace (not deleted).
   void arm_active_deadline();
+  // Counted from when arm_active_deadline first ran; re-armed by an update that sets or shortens it.
+  void rearm_active_deadline();
   void on_active_deadline(Lifecycle& l, Deferred& d);
   // The state directory: locked for this process (flock, released by the kernel when it dies)
   // and refused when it holds another pod's state and we are not adopting it.
@@ -119,16 +126,21 @@ class Pod : public std::enable_shared_from_this<Pod> {
   // The lifecycle's stopped()/terminal() as of the end of the last batch, driver calls included.
   bool stopped_ = false;
   bool terminal_ = false;
-  bool host_reports_exits_ = false;         // lifehook_pod_container_exited is how exits arrive
-  std::vector<Finding> warnings_;           // fields nothing implements (plugin/pod/validate.hpp); set once at create
-  std::vector<json> host_conditions_;       // under mu_
-  mutable ConditionTimes condition_times_;  // under mu_; stamped by every state change and status read
-  std::unique_ptr<Timer> deadline_timer_;   // spec.activeDeadlineSeconds; on the strand
-  bool deadline_exceeded_ = false;          // under mu_
-  std::optional<SysTime> deletion_time_;    // under mu_: when terminate/destroy was called
-  UniqueFd state_lock_;                     // the flock on <state_dir>/.lock
-  std::string persisted_;                   // the last document written (on the strand)
-  bool persist_failed_ = false;             // logged once
+  bool host_reports_exits_ = false;           // lifehook_pod_container_exited is how exits arrive
+  std::vector<Finding> warnings_;             // fields nothing implements (plugin/pod/validate.hpp); set once at create
+  std::vector<json> host_conditions_;         // under mu_
+  mutable ConditionTimes condition_times_;    // under mu_; stamped by every state change and status read
+  std::unique_ptr<Timer> deadline_timer_;     // spec.activeDeadlineSeconds; on the strand
+  bool deadline_exceeded_ = false;            // under mu_
+  std::optional<SysTime> deletion_time_;      // under mu_: when terminate/destroy was called
+  UniqueFd state_lock_;                       // the flock on <state_dir>/.lock
+  std::string persisted_;                     // the last document written (on the strand)
+  bool persist_failed_ = false;               // logged once
+  std::optional<int64_t> active_deadline_s_;  // under mu_: the spec's, or what an update set
+  std::optional<lifehook::Clock::TimePoint> deadline_from_;  // under mu_: startTime on the steady clock
+  // Every later definition, oldest first (under mu_): the engine's containers and whatever is
+  // still in flight (a hook, a driver start) may refer to any of them, so none is freed before the pod.
+  std::list<PodSpec> updates_;
 };
 
 }  // namespace lifehook::pod

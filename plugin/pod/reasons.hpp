@@ -47,7 +47,8 @@ enum class KillReason {
   FailedPostStartHook,  // postStart failed
   LivenessProbe,
   StartupProbe,
-  SidecarsDone,  // the main containers finished: sidecars go (restartPolicy Never/OnFailure)
+  SidecarsDone,       // the main containers finished: sidecars go (restartPolicy Never/OnFailure)
+  DefinitionChanged,  // a live update changed the container (lifehook_pod_update): restarted
 };
 
 constexpr std::string_view name(EventReason r) {

@@ -77,6 +77,24 @@ ContainerSpec parse_container(const json& j, const std::string& path, bool init,
       throw_invalid(path + ".workingDir", "must be an absolute path", json_value_text(j["workingDir"]));
   });
   step([&] {
+    // pkg/apis/core/v1/defaults.go: SetDefaults_Container fills in both.
+    std::string tmp = get_string(j, "terminationMessagePath", path);
+    if (tmp.size() > 4096)
+      throw_invalid(path + ".terminationMessagePath", "must be at most 4096 bytes", json_value_text(tmp.substr(0, 64)));
+    if (tmp.find('\0') != std::string::npos) throw_invalid(path + ".terminationMessagePath", "must not contain NUL");
+    if (!tmp.empty()) c.termination_message_path = tmp;
+  });
+  step([&] {
+    std::string pol = get_string(j, "terminationMessagePolicy", path);
+    if (pol.empty() || pol == "File")
+      c.termination_message_policy = TerminationMessagePolicy::File;
+    else if (pol == "FallbackToLogsOnError")
+      c.termination_message_policy = TerminationMessagePolicy::FallbackToLogsOnError;
+    else
+      throw_invalid(path + ".terminationMessagePolicy", "must be File or FallbackToLogsOnError",
+                    json_value_text(j["terminationMessagePolicy"]));
+  });
+  step([&] {
     if (init) {
       std::string rp = get_string(j, "restartPolicy", path);
       if (!rp.empty() && rp != "Always")

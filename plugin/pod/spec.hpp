@@ -25,6 +25,10 @@ struct Finding {
 
 enum class RestartPolicy { Always, OnFailure, Never };
 
+// terminationMessagePolicy: File reads only terminationMessagePath; FallbackToLogsOnError uses the
+// end of the container's output when it failed and left no message (plugin/pod/termination_message.hpp).
+enum class TerminationMessagePolicy { File, FallbackToLogsOnError };
+
 struct ContainerSpec {
   std::string name;
   std::string path;  // JSON path of this container, e.g. "spec.initContainers[0]" (for messages)
@@ -41,6 +45,9 @@ struct ContainerSpec {
   std::optional<HandlerSpec> post_start;
   std::optional<HandlerSpec> pre_stop;
   int stop_signal = 0;  // 0: the driver's default (SIGTERM)
+  // terminationMessagePath as the API server defaults it, and terminationMessagePolicy.
+  std::string termination_message_path = "/dev/termination-log";
+  TerminationMessagePolicy termination_message_policy = TerminationMessagePolicy::File;
   // livenessProbe, readinessProbe, startupProbe (regular containers and sidecars only).
   std::optional<probe::ProbeSpec> liveness_probe;
   std::optional<probe::ProbeSpec> readiness_probe;

@@ -6,6 +6,7 @@
 #include "../errors.hpp"
 #include "events.hpp"
 #include "qos.hpp"
+#include "termination_message.hpp"
 #include "validate.hpp"
 
 namespace lifehook::pod {
@@ -88,17 +89,19 @@ json ready_condition(const PodView& v, const std::string& phase) {
   return c;
 }
 
-json terminated_json(const TerminatedState& t) {
+// message_limit: the status manager's normalizeStatus share of MaxPodTerminationMessageLogLength
+// (12 KiB over the pod's containers); a longer message keeps its first bytes.
+json terminated_json(const TerminatedState& t, size_t message_limit) {
   json j = {{"exitCode", t.exit_code},
             {"signal", t.signal},
             {"reason", t.reason},
             {"startedAt", rfc3339_ms(t.started_at)},
             {"finishedAt", rfc3339_ms(t.finished_at)}};
-  if (!t.message.empty()) j["message"] = t.message;
+  if (!t.message.empty()) j["message"] = t.message.substr(0, message_limit);
   return j;
 }
 
-json container_json(const ContainerSpec& spec, const ContainerStatus& s) {
+json container_json(const ContainerSpec& spec, const ContainerStatus& s, size_t message_limit) {
   // A regular init container that exited 0 is ready (convertToAPIContainerStatuses).
   bool ready = spec.init && !spec.restartable ? succeeded(s) : s.ready;
   json state;
@@ -110,10 +113,10 @@ json container_json(const ContainerSpec& spec, const ContainerStatus& s) {
       break;
     }
     case StateKind::Running: state["running"] = {{"startedAt", rfc3339_ms(s.started_at)}}; break;
-    case StateKind::Terminated: state["terminated"] = terminated_json(s.terminated); break;
+    case StateKind::Terminated: state["terminated"] = terminated_json(s.terminated, message_limit); break;
   }
   json last = json::object();
-  if (s.last) last["terminated"] = terminated_json(*s.last);
+  if (s.last) last["terminated"] = terminated_json(*s.last, message_limit);
   return {{"name", spec.name},
           {"image", spec.image},
           {"state", state},
@@ -318,8 +321,9 @@ json build_status(const PodView& v, SysTime now) {
   if (v.deletion_time) status["deletionTimestamp"] = rfc3339_ms(*v.deletion_time);
   status["terminating"] = v.deletion_requested && !v.terminal;
   json inits = json::array(), mains = json::array();
-  for (size_t i = 0; i < v.init.size(); ++i) inits.push_back(container_json(spec.init_containers[i], v.init[i]));
-  for (size_t i = 0; i < v.main.size(); ++i) mains.push_back(container_json(spec.containers[i], v.main[i]));
+  size_t limit = kMaxPodTerminationMessageLogLength / std::max<size_t>(1, v.init.size() + v.main.size());
+  for (size_t i = 0; i < v.init.size(); ++i) inits.push_back(container_json(spec.init_containers[i], v.init[i], limit));
+  for (size_t i = 0; i < v.main.size(); ++i) mains.push_back(container_json(spec.containers[i], v.main[i], limit));
   status["warnings"] = v.warnings ? findings_json(*v.warnings) : json::array();
   status["initContainerStatuses"] = inits;
   status["containerStatuses"] = mains;

@@ -14,9 +14,19 @@ const std::set<std::string> kSpecFields = {"containers",     "initContainers",
                                            "restartPolicy",  "terminationGracePeriodSeconds",
                                            "readinessGates", "activeDeadlineSeconds"};
 // The probes are the engine's too (plugin/probe, run for the pod's containers by plugin/pod).
-const std::set<std::string> kContainerFields = {"name",          "command",        "args",        "env",
-                                                "ports",         "workingDir",     "lifecycle",   "restartPolicy",
-                                                "livenessProbe", "readinessProbe", "startupProbe"};
+const std::set<std::string> kContainerFields = {"name",
+                                                "command",
+                                                "args",
+                                                "env",
+                                                "ports",
+                                                "workingDir",
+                                                "lifecycle",
+                                                "restartPolicy",
+                                                "livenessProbe",
+                                                "readinessProbe",
+                                                "startupProbe",
+                                                "terminationMessagePath",
+                                                "terminationMessagePolicy"};
 const std::set<std::string> kPortFields = {"name", "containerPort", "protocol"};
 
 // Fields a scheduler acts on: on one node there is nothing to decide.
@@ -24,9 +34,6 @@ const std::set<std::string> kSchedulingFields = {"nodeName",          "nodeSelec
                                                  "tolerations",       "schedulerName",    "priority",
                                                  "priorityClassName", "preemptionPolicy", "topologySpreadConstraints",
                                                  "schedulingGates",   "runtimeClassName", "overhead"};
-
-// The engine's, whichever driver runs the container; not implemented yet.
-const std::set<std::string> kEngineLaterFields = {"terminationMessagePath", "terminationMessagePolicy"};
 
 // An empty value asks for nothing ("resources: {}", "volumeMounts: []"): no warning for it.
 bool asks_for_something(const json& v) {
@@ -83,10 +90,6 @@ class FieldWalk {
         continue;
       }
       if (kContainerFields.count(key)) continue;
-      if (kEngineLaterFields.count(key)) {
-        warn(path, "is not implemented yet; ignored");
-        continue;
-      }
       if (value.is_object() && has_implemented_children(key)) {
         for (const auto& [sub, subvalue] : value.items())
           if (asks_for_something(subvalue) && !driver_fields_.count(key + "." + sub))

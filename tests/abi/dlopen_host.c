@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,30 @@ int main(int argc, char** argv) {
   printf("invalid request -> %s: %s\n", api->status_name(rc), error ? error : "");
   api->free_fn(error);
   error = NULL;
+
+  /* a live update through the table (ABI 1.1): one the pod can take, one it refuses by field path */
+  {
+    lifehook_pod* pod = NULL;
+    const char* one =
+        "{\"metadata\":{\"name\":\"upd\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+        "\"command\":[\"sleep\",\"1\"]}]}}";
+    const char* changed =
+        "{\"metadata\":{\"name\":\"upd\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+        "\"command\":[\"sleep\",\"2\"]}]}}";
+    const char* two =
+        "{\"metadata\":{\"name\":\"upd\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+        "\"command\":[\"sleep\",\"1\"]},{\"name\":\"b\",\"command\":[\"sleep\",\"1\"]}]}}";
+    CHECK(api->struct_size >= offsetof(struct lifehook_api, pod_update) + sizeof api->pod_update, "no pod_update");
+    rc = api->pod_create(ctx, one, NULL, NULL, &pod, &error);
+    CHECK(rc == LIFEHOOK_OK, "pod_create: %s %s", api->status_name(rc), error ? error : "");
+    CHECK(api->pod_update(pod, changed, NULL) == LIFEHOOK_OK, "pod_update of a command");
+    rc = api->pod_update(pod, two, &error);
+    CHECK(rc == LIFEHOOK_E_INVALID, "pod_update adding a container: %s", api->status_name(rc));
+    CHECK(error && strncmp(error, "spec.containers: ", 17) == 0, "pod_update message: %s", error ? error : "(null)");
+    api->free_fn(error);
+    error = NULL;
+    api->pod_destroy(pod);
+  }
 
   /* submit, then cancel */
   rc = api->submit(ctx, "{\"handler\":{\"sleep\":{\"seconds\":10}}}", on_done, &done, &op, &error);

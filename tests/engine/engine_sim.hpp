@@ -51,8 +51,24 @@ class FakeDriver final : public drivers::Driver {
     record("remove " + c + "#" + std::to_string(instance));
   }
 
+  // What an exited container left: its termination message file and its output, by name.
+  MessageFile termination_message_file(const ContainerSpec& c, drivers::InstanceId, size_t) override {
+    ++message_reads;
+    auto it = files.find(c.name);
+    return it == files.end() ? MessageFile{} : it->second;
+  }
+  std::optional<std::string> log_tail(const ContainerSpec& c, drivers::InstanceId, size_t max) override {
+    ++log_reads;
+    auto it = logs.find(c.name);
+    if (it == logs.end()) return std::nullopt;
+    return it->second.size() > max ? it->second.substr(it->second.size() - max) : it->second;
+  }
+
   std::vector<Call> calls;
   bool fail_starts = false;
+  std::map<std::string, MessageFile> files;
+  std::map<std::string, std::string> logs;
+  int message_reads = 0, log_reads = 0;
 
  private:
   void record(std::string s) { calls.push_back({std::move(s), clock_.now()}); }

@@ -36,6 +36,8 @@ TEST(PodSpec, InvalidPodsNameThePathAndValue) {
       {[](json& j) { j["spec"]["terminationGracePeriodSeconds"] = "ten"; }, "spec.terminationGracePeriodSeconds",
        "ten"},
       {[](json& j) { j["spec"]["restartPolicy"] = "Sometimes"; }, "spec.restartPolicy", "Sometimes"},
+      {[](json& j) { j["spec"]["containers"][0]["terminationMessagePolicy"] = "Logs"; },
+       "spec.containers[0].terminationMessagePolicy", "Logs"},
       {[](json& j) {
          j["spec"]["initContainers"] = json::array({container("init", "true")});
          j["spec"]["initContainers"][0]["lifecycle"] = {{"postStart", {{"sleep", {{"seconds", 1}}}}}};

@@ -264,6 +264,24 @@ LIFEHOOK_API int lifehook_pod_set_condition(lifehook_pod *pod, const char *condi
 LIFEHOOK_API int lifehook_pod_adopt(lifehook_ctx *ctx, const char *state_dir, const char *options_json,
                                     const lifehook_driver *driver, lifehook_pod **out, char **error);
 
+/* ---- Live updates (ABI 1.1) --------------------------------------------------------------- */
+
+/* Applies a new definition to a created pod, as the kubelet applies a changed pod. pod_json is the
+   whole Pod, as for lifehook_pod_create. A running container or sidecar whose definition changed (any
+   field of its Container) is stopped with its preStop hook and the pod's grace (Normal event Killing,
+   message "Container X definition changed, will be restarted") and started again at once with the new
+   one, whatever the restartPolicy, its restartCount counting up; one waiting in CrashLoopBackOff starts
+   at once; unchanged containers, regular init containers (a completed one never runs again) and
+   containers done for good are left alone (a later start uses the new definition). May change: every
+   field of a container but its name and an init container's restartPolicy; spec.activeDeadlineSeconds
+   (set, or shortened). May not change (LIFEHOOK_E_INVALID, *error naming the field path, such as the
+   message spec.containers: containers may not be added or removed on a running pod): adding, removing,
+   renaming or reordering containers, metadata.name/namespace/uid, and every other spec field
+   (restartPolicy, terminationGracePeriodSeconds, readinessGates, ...). The pod's driver validates the
+   new definition as at creation. Returns at once; LIFEHOOK_E_STATE for a pod that is terminating or
+   has completed. error: as lifehook_pod_create's (free with lifehook_free; may be NULL). */
+LIFEHOOK_API int lifehook_pod_update(lifehook_pod *pod, const char *pod_json, char **error);
+
 /* ---- Function table for hosts that dlopen ------------------------------------------------ */
 
 /* Grows only at the end; check struct_size before using a member added after your build. */
@@ -300,6 +318,7 @@ struct lifehook_api {
   int (*pod_set_condition)(lifehook_pod *pod, const char *condition_json);
   int (*pod_adopt)(lifehook_ctx *ctx, const char *state_dir, const char *options_json, const lifehook_driver *driver,
                    lifehook_pod **out, char **error);
+  int (*pod_update)(lifehook_pod *pod, const char *pod_json, char **error);
 };
 
 /* The table of every function above (and those added later), for abi_major == 1; NULL otherwise. */
