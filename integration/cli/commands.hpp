@@ -21,6 +21,7 @@ struct RunOptions {
   std::string output = "table";                      // table | wide | json
   std::string state_dir;                             // --state-dir: each pod's state in DIR/<name>, adopted when there
   bool events = false;
+  bool watch = false;  // --watch: apply FILE again when it changes (as on SIGHUP)
   int verbosity = 0;
 };
 int run_command(const RunOptions& options);

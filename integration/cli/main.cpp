@@ -63,9 +63,14 @@ int main(int argc, char** argv) {
                    "keep each pod's state in DIR/<pod name> (oci driver): if this process dies, its containers "
                    "run on, and running again with the same DIR resumes them (lifehook_pod_adopt)")
       ->type_name("DIR");
+  run_cmd->add_flag("--watch", run.watch,
+                    "apply FILE again whenever it changes (checked every second), as on SIGHUP: containers whose "
+                    "definition changed are restarted");
   add_verbose(run_cmd);
   run_cmd->footer(
       "Ctrl-C or SIGTERM terminates gracefully (preStop, grace, SIGKILL at the deadline); a second Ctrl-C kills now.\n"
+      "SIGHUP re-reads FILE and applies it to the running pods (lifehook_pod_update): a container whose definition\n"
+      "changed is stopped with its hooks and grace and started again; what a running pod cannot change is refused.\n"
       "Exit status: 0 Succeeded or terminated on request, 1 Failed, 2 bad input.\n\n"
       "Examples:\n"
       "  lifehook run examples/pod-hook-exec.yaml --for 10s\n"

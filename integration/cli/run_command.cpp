@@ -4,15 +4,23 @@
 // Threads: the main thread owns all output and all decisions. Library callbacks (events) and
 // terminate workers only push notices onto a queue and wake the main loop through an eventfd;
 // signals arrive on a signalfd. Status is polled every 50 ms (lifehook_pod_status is cheap).
+//
+// Live updates: SIGHUP (and, with --watch, a change of FILE's modification time, size or inode,
+// checked every second) re-reads FILE, validates it, and hands each running pod its new
+// definition (lifehook_pod_update), matched by name; a pod added to or removed from FILE is
+// reported and left as it is (only the definitions of the running pods change).
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <list>
 #include <mutex>
 #include <thread>
 
@@ -26,6 +34,22 @@ namespace lifehook_cli {
 namespace {
 
 constexpr std::chrono::milliseconds kPollInterval{50};
+constexpr std::chrono::milliseconds kWatchInterval{1000};  // --watch: how often FILE is looked at
+
+// What tells that FILE changed (--watch): nullopt when it cannot be stat'ed.
+struct FileStamp {
+  struct timespec mtime {};
+  off_t size = 0;
+  ino_t ino = 0;
+  bool operator==(const FileStamp& o) const {
+    return mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec && size == o.size && ino == o.ino;
+  }
+};
+std::optional<FileStamp> stamp_of(const std::string& file) {
+  struct stat st {};
+  if (file == "-" || ::stat(file.c_str(), &st) != 0) return std::nullopt;
+  return FileStamp{st.st_mtim, st.st_size, st.st_ino};
+}
 
 // Something a library thread or a worker thread tells the main thread.
 struct Notice {
@@ -97,9 +121,16 @@ class Runner {
     SignalWatch signals;  // before the library's threads exist
     CtxPtr ctx = make_context(options_.verbosity);
     if (!ctx) return kExitFailed;
-    LoadedManifests manifests;
+    if (options_.watch && options_.file == "-") {
+      std::fprintf(stderr, "lifehook: --watch needs a FILE (standard input cannot be read again)\n");
+      return kExitBadInput;
+    }
+    LoadedManifests& manifests = manifests_.emplace_back();
     // Every problem, and every field that will be ignored, before anything starts.
+    file_stamp_ = stamp_of(options_.file);
     if (!load_and_validate(ctx.get(), options_.file, *options_json, manifests)) return kExitBadInput;
+    ctx_ = ctx.get();
+    options_json_ = *options_json;
 
     int rc = create_pods(ctx.get(), manifests, *options_json);
     if (rc != kExitOk) return rc;
@@ -204,6 +235,18 @@ class Runner {
       // stdout is watched too (no events asked: POLLERR/POLLHUP come anyway): when the reader of
       // our pipe goes away the pods are terminated gracefully at once, as a Ctrl-C would, not at
       // the next status line we fail to write.
+      if (options_.watch && !termination_requested_) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= next_watch_) {
+          next_watch_ = now + kWatchInterval;
+          std::optional<FileStamp> st = stamp_of(options_.file);
+          if (st && (!file_stamp_ || !(*st == *file_stamp_))) {
+            file_stamp_ = st;
+            apply_file("the file changed");
+          }
+        }
+        timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(next_watch_ - now));
+      }
       pollfd fds[3] = {
           {signals.fd(), POLLIN, 0}, {queue_.fd(), POLLIN, 0}, {output_broken_ ? -1 : STDOUT_FILENO, 0, 0}};
       poll(fds, 3, static_cast<int>(timeout.count()));
@@ -215,6 +258,16 @@ class Runner {
   }
 
   void on_signal(int sig) {
+    if (sig == SIGHUP) {
+      if (termination_requested_) return;
+      if (options_.file == "-") {
+        std::fprintf(stderr, "lifehook: SIGHUP: the manifest came from standard input and cannot be read again\n");
+        return;
+      }
+      file_stamp_ = stamp_of(options_.file);
+      apply_file("SIGHUP received");
+      return;
+    }
     ++signals_seen_;
     if (signals_seen_ == 1) {
       request_termination(
@@ -225,6 +278,44 @@ class Runner {
       for (auto& p : pods_)
         if (!p.terminated && !p.finished) start_terminate(p, 0);
     }
+  }
+
+  // Re-reads FILE and hands each running pod its definition there (lifehook_pod_update).
+  void apply_file(const std::string& why) {
+    std::fprintf(stderr, "lifehook: %s: applying %s\n", why.c_str(), options_.file.c_str());
+    // Earlier loads stay: the pods' manifests (error lines) point into them.
+    LoadedManifests& m = manifests_.emplace_back();
+    if (!load_and_validate(ctx_, options_.file, options_json_, m)) {
+      std::fprintf(stderr, "lifehook: %s has problems: nothing applied\n", options_.file.c_str());
+      return;
+    }
+    for (const auto& pm : m.pods) {
+      auto it = std::find_if(pods_.begin(), pods_.end(), [&](const RunningPod& p) { return p.name == pm.name; });
+      if (it == pods_.end()) {
+        std::fprintf(stderr, "lifehook: pod %s is new in %s: not started (only running pods are updated)\n",
+                     pm.name.c_str(), options_.file.c_str());
+        continue;
+      }
+      RunningPod& p = *it;
+      if (p.broken || p.finished || p.terminating) continue;
+      if (p.manifest && p.manifest->pod == pm.pod) continue;  // unchanged
+      LibString error;
+      std::string text = pm.pod.dump();
+      int rc = lifehook_pod_update(p.pod.get(), text.c_str(), error.out());
+      if (rc == LIFEHOOK_OK) {
+        std::fprintf(stderr, "lifehook: pod %s: updated\n", p.name.c_str());
+        p.manifest = &pm;
+      } else if (rc == LIFEHOOK_E_INVALID) {
+        print_library_problem(m, pm, error.str());
+      } else {
+        std::fprintf(stderr, "lifehook: pod %s: not updated: %s\n", p.name.c_str(),
+                     describe_failure(rc, error).c_str());
+      }
+    }
+    for (const auto& p : pods_)
+      if (std::none_of(m.pods.begin(), m.pods.end(), [&](const PodManifest& pm) { return pm.name == p.name; }))
+        std::fprintf(stderr, "lifehook: pod %s is no longer in %s: left running (stop it with Ctrl-C)\n",
+                     p.name.c_str(), options_.file.c_str());
   }
 
   int64_t grace_ms() const {
@@ -372,6 +463,11 @@ class Runner {
   }
 
   const RunOptions& options_;
+  lifehook_ctx* ctx_ = nullptr;
+  std::string options_json_;
+  std::list<LoadedManifests> manifests_;  // the first load and every reload (pods point into them)
+  std::optional<FileStamp> file_stamp_;
+  std::chrono::steady_clock::time_point next_watch_{};
   NoticeQueue queue_;
   std::vector<RunningPod> pods_;
   std::vector<std::thread> workers_;

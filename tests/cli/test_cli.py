@@ -1032,6 +1032,47 @@ class Signals(CliTestCase):
         with open(os.path.join(self.dir, "lifehook-hook-exec", "stopped")) as f:
             self.assertEqual(f.read().strip(), "stopped gracefully")
 
+    def test_sighup_applies_the_manifest(self):
+        # A changed container is restarted with its new definition; the other one is left alone; a
+        # change a running pod cannot take is refused by name and the pod runs on.
+        out = os.path.join(self.dir, "out")
+        manifest = """apiVersion: v1
+kind: Pod
+metadata:
+  name: upd
+spec:
+  containers:
+  - name: web
+    command: ["sh", "-c", "echo VERSION > OUT; exec sleep 30"]
+  - name: side
+    command: ["sh", "-c", "exec sleep 30 # OUT"]
+"""
+        path = self.write("upd.yaml", manifest.replace("OUT", out).replace("VERSION", "v1"))
+        w = Watch(path)
+        try:
+            self.assertIsNotNone(w.wait_line(lambda l: l.split()[:3] == ["upd", "2/2", "Running"], 10),
+                                 w.text() + w.stderr)
+            self.write("upd.yaml", manifest.replace("OUT", out).replace("VERSION", "v2"))
+            w.proc.send_signal(signal.SIGHUP)
+            restarted = w.wait_line(lambda l: l.split()[:4] == ["upd", "2/2", "Running", "1"], 10)
+            self.assertIsNotNone(restarted, w.text())
+            with open(out) as f:
+                self.assertEqual(f.read().strip(), "v2")
+            self.write("upd.yaml", manifest.replace("OUT", out).replace("VERSION", "v2") +
+                       "  - name: extra\n    command: [\"sleep\", \"30\"]\n")
+            w.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+            self.assertIsNone(w.proc.poll(), "a refused update does not stop the CLI")
+            w.proc.send_signal(signal.SIGINT)
+            rc, _ = w.finish(15)
+        finally:
+            w.kill()
+        self.assertEqual(rc, 0, w.stderr)
+        self.assertIn("SIGHUP received: applying", w.stderr)
+        self.assertIn("pod upd: updated", w.stderr)
+        self.assertIn("spec.containers: containers may not be added or removed on a running pod", w.stderr)
+        self.assertNotIn("2", [l.split()[3] for _, l in w.lines if l.startswith("upd ")], "side was left alone")
+
     def test_grace_must_be_a_finite_number(self):
         path = self.example("pod-grace.yaml")
         for bad in ["nan", "NaN", "inf", "-inf", "1e999", "-1", "0x10", "315360001"]:
