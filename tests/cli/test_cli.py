@@ -1056,8 +1056,16 @@ spec:
             w.proc.send_signal(signal.SIGHUP)
             restarted = w.wait_line(lambda l: l.split()[:4] == ["upd", "2/2", "Running", "1"], 10)
             self.assertIsNotNone(restarted, w.text())
-            with open(out) as f:
-                self.assertEqual(f.read().strip(), "v2")
+            # Running means the new process was started, not that its shell has run `echo` yet:
+            # wait (bounded) for the new definition's output, then check it is exactly v2.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with open(out) as f:
+                    text = f.read().strip()
+                if text not in ("v1", ""):  # the shell truncates OUT before it writes
+                    break
+                time.sleep(0.05)
+            self.assertEqual(text, "v2")
             self.write("upd.yaml", manifest.replace("OUT", out).replace("VERSION", "v2") +
                        "  - name: extra\n    command: [\"sleep\", \"30\"]\n")
             w.proc.send_signal(signal.SIGHUP)
