@@ -127,7 +127,8 @@ TEST(PodTerminationMessageSim, TwelveKibPerPodSplitOverTheContainers) {
   for (int i = 0; i < 4; ++i) s.driver->files["c" + std::to_string(i)] = file(std::string(4096, 'm'));
   s.start();
   for (int i = 0; i < 4; ++i) s.exit("c" + std::to_string(i), 1, 0);
-  for (const auto& st : s.status()["containerStatuses"])
+  json status = s.status();  // kept: a range-for over a temporary's member reads freed memory
+  for (const auto& st : status["containerStatuses"])
     EXPECT_EQ(st["state"]["terminated"]["message"].get<std::string>().size(), 12u * 1024 / 4);
 }
 

@@ -73,8 +73,12 @@ TEST(StateFileTornWrite, KilledAtRandomMoments) {
     int spawned = posix_spawn(&pid, exe.c_str(), &quiet, nullptr, argv, envp);
     posix_spawn_file_actions_destroy(&quiet);
     ASSERT_EQ(spawned, 0);
-    // The first rounds give the writer time to start; then anywhere in its loop.
-    std::this_thread::sleep_for(std::chrono::microseconds(round < 2 ? 200000 : 20000 + delay_us(rng)));
+    // Wait (bounded) until the writer is in its loop, its temporary seen: a slow start (as under
+    // ASan) is not a kill mid-write. Then kill anywhere in the loop.
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         !std::filesystem::exists(path + ".tmp") && std::chrono::steady_clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
