@@ -18,11 +18,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 
-#include "../plugin/errors.hpp"
+#include "../plugin/common/errors.hpp"
 #include "../plugin/os/cgroup.hpp"
 #include "../plugin/os/child.hpp"
 #include "../plugin/os/spawn.hpp"
-#include "exec_container.hpp"
+#include "exec_target.hpp"
 #include "handler.hpp"
 
 namespace lifehook {

@@ -23,7 +23,7 @@
 #include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 
-#include "../plugin/errors.hpp"
+#include "../plugin/common/errors.hpp"
 #include "curl_multi.hpp"
 #include "grpc_call.hpp"
 #include "grpc_wire.hpp"

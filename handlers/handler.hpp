@@ -1,6 +1,6 @@
 // The interface between the engine (plugin/) and the handler implementations: a HandlerRun is
 // one execution of one handler, living on one strand of the context's event loop. The
-// operation that owns it (plugin/operation.hpp) enforces the timeout, cancellation and the
+// operation that owns it (plugin/context/operation.hpp) enforces the timeout, cancellation and the
 // exactly-once completion; a handler only does its own work and reports one Result.
 #pragma once
 

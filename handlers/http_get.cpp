@@ -25,7 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <cctype>
 
-#include "../plugin/errors.hpp"
+#include "../plugin/common/errors.hpp"
 #include "curl_multi.hpp"
 #include "handler.hpp"
 #include "http_request.hpp"

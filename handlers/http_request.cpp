@@ -2,7 +2,7 @@
 
 #include <strings.h>
 
-#include "../plugin/errors.hpp"
+#include "../plugin/common/errors.hpp"
 #include "lifehook/lifehook.h"
 
 namespace lifehook {

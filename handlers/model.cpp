@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "../plugin/common/errors.hpp"
 #include "../plugin/common/json_document.hpp"
-#include "../plugin/errors.hpp"
 #include "http_syntax.hpp"
 
 namespace lifehook {

@@ -1,10 +1,10 @@
-// The C ABI of handlers and contexts: thin glue over plugin/context.hpp.
+// The C ABI of handlers and contexts: thin glue over plugin/context/context.hpp.
 #include <spdlog/spdlog.h>
 
 #include <memory>
 
 #include "api_glue.hpp"
-#include "context.hpp"
+#include "context/context.hpp"
 
 struct lifehook_ctx {
   explicit lifehook_ctx(const lifehook::ContextOptions& o) : impl(o) {}

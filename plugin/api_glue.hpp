@@ -6,7 +6,7 @@
 #include <new>
 #include <string>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 #include "lifehook/lifehook.h"
 
 namespace lifehook {

@@ -9,8 +9,8 @@
 #include <mutex>
 
 #include "api_glue.hpp"
-#include "context.hpp"
-#include "drivers/driver.hpp"
+#include "context/context.hpp"
+#include "pod/driver.hpp"
 #include "pod/pod.hpp"
 #include "pod/validate.hpp"
 

@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "api_glue.hpp"
-#include "context.hpp"
+#include "context/context.hpp"
 #include "probe/standalone.hpp"
 
 namespace lifehook {

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "../errors.hpp"
 #include "bounded_json.hpp"
+#include "errors.hpp"
 
 namespace lifehook {
 

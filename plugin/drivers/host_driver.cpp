@@ -13,9 +13,9 @@
 #include <mutex>
 
 #include "../common/bounded_json.hpp"
-#include "../context.hpp"
-#include "../errors.hpp"
-#include "driver.hpp"
+#include "../common/errors.hpp"
+#include "../context/context.hpp"
+#include "../pod/driver.hpp"
 
 namespace lifehook::drivers {
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "../common/errors.hpp"
 #include "../common/regular_file.hpp"
-#include "../errors.hpp"
 
 namespace lifehook::drivers {
 namespace fs = std::filesystem;

@@ -37,18 +37,18 @@
 #include <mutex>
 #include <set>
 
-#include "../../handlers/exec_container.hpp"
+#include "../../handlers/exec_target.hpp"
 #include "../common/bounded_json.hpp"
+#include "../common/errors.hpp"
 #include "../common/regular_file.hpp"
-#include "../context.hpp"
-#include "../errors.hpp"
+#include "../context/context.hpp"
 #include "../os/child.hpp"
 #include "../os/file_in_root.hpp"
 #include "../os/pidfd_exit.hpp"
 #include "../os/proc_tree.hpp"
 #include "../os/runc_state.hpp"
 #include "../os/spawn.hpp"
-#include "driver.hpp"
+#include "../pod/driver.hpp"
 #include "oci_bundle.hpp"
 #include "oci_monitor.hpp"
 #include "oci_sandbox.hpp"

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "driver.hpp"
+#include "../pod/driver.hpp"
 
 namespace lifehook::drivers {
 

@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 
 namespace lifehook::drivers {
 namespace {

@@ -27,13 +27,13 @@
 #include <map>
 #include <mutex>
 
-#include "../context.hpp"
-#include "../errors.hpp"
+#include "../common/errors.hpp"
+#include "../context/context.hpp"
 #include "../os/cgroup.hpp"
 #include "../os/child.hpp"
 #include "../os/file_in_root.hpp"
 #include "../os/spawn.hpp"
-#include "driver.hpp"
+#include "../pod/driver.hpp"
 
 namespace lifehook::drivers {
 

@@ -1,6 +1,6 @@
 // The built-in drivers by name. A new runtime (e.g. "oci") adds its factory here.
-#include "../errors.hpp"
-#include "driver.hpp"
+#include "../common/errors.hpp"
+#include "../pod/driver.hpp"
 
 namespace lifehook::drivers {
 

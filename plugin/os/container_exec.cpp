@@ -29,7 +29,7 @@
 #include <optional>
 #include <string_view>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "child_stdio.hpp"
 #include "container_exec_clone.hpp"
 #include "container_exec_target.hpp"

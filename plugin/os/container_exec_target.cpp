@@ -11,7 +11,7 @@
 #include <mutex>
 #include <utility>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "fd.hpp"
 
 namespace lifehook {

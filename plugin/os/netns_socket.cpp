@@ -10,7 +10,7 @@
 #include <system_error>
 #include <thread>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 
 namespace lifehook {
 

@@ -11,8 +11,8 @@
 
 #include "../../handlers/model.hpp"
 #include "../common/bounded_json.hpp"
+#include "../common/errors.hpp"
 #include "../common/regular_file.hpp"
-#include "../errors.hpp"
 
 namespace lifehook {
 namespace {

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "fd.hpp"
 
 namespace lifehook {

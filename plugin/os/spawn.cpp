@@ -30,7 +30,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "child_stdio.hpp"
 #include "container_exec_clone.hpp"
 

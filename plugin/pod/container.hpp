@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "../common/clock.hpp"
-#include "../drivers/driver.hpp"
 #include "backoff.hpp"
+#include "driver.hpp"
 #include "reasons.hpp"
 #include "spec.hpp"
 #include "status.hpp"

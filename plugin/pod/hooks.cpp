@@ -1,6 +1,6 @@
 #include "hooks.hpp"
 
-#include "../context.hpp"
+#include "../context/context.hpp"
 
 namespace lifehook::pod {
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "../common/clock.hpp"
-#include "../drivers/driver.hpp"
 #include "container.hpp"
+#include "driver.hpp"
 #include "events.hpp"
 #include "hooks.hpp"
 #include "probes.hpp"

@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <future>
 
+#include "../common/errors.hpp"
 #include "../common/json_document.hpp"
 #include "../common/regular_file.hpp"
-#include "../errors.hpp"
 #include "../os/state_file.hpp"
 #include "reasons.hpp"
 #include "update.hpp"

@@ -23,10 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "../context.hpp"
-#include "../drivers/driver.hpp"
+#include "../context/context.hpp"
 #include "../os/fd.hpp"
 #include "backoff.hpp"
+#include "driver.hpp"
 #include "events.hpp"
 #include "hooks.hpp"
 #include "lifecycle.hpp"

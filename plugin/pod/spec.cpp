@@ -6,8 +6,8 @@
 #include <map>
 #include <random>
 
+#include "../common/errors.hpp"
 #include "../common/json_document.hpp"
-#include "../errors.hpp"
 
 namespace lifehook::pod {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "events.hpp"
 #include "qos.hpp"
 #include "termination_message.hpp"

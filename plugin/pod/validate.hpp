@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../drivers/driver.hpp"
+#include "driver.hpp"
 #include "spec.hpp"
 
 namespace lifehook::pod {

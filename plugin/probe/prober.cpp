@@ -1,7 +1,7 @@
 #include "prober.hpp"
 
-#include "../context.hpp"
-#include "../errors.hpp"
+#include "../common/errors.hpp"
+#include "../context/context.hpp"
 
 namespace lifehook::probe {
 

@@ -1,6 +1,6 @@
 #include "spec.hpp"
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 
 namespace lifehook::probe {
 

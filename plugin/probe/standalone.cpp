@@ -2,8 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
-#include "../context.hpp"
-#include "../errors.hpp"
+#include "../common/errors.hpp"
+#include "../context/context.hpp"
 
 namespace lifehook::probe {
 

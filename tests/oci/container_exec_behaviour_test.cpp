@@ -17,7 +17,7 @@
 #include "container_exec_helpers.hpp"
 #include "lifehook/lifehook.h"
 #include "oci_fixture.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 
 namespace lifehook::testing {
 namespace {

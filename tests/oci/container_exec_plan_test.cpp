@@ -12,7 +12,7 @@
 #include "container_exec_helpers.hpp"
 #include "lifehook/lifehook.h"
 #include "oci_fixture.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/os/container_exec_target.hpp"
 
 namespace lifehook::testing {

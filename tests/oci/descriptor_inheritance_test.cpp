@@ -21,9 +21,9 @@
 #include <sstream>
 #include <thread>
 
-#include "handlers/exec_container.hpp"
+#include "handlers/exec_target.hpp"
 #include "oci_fixture.hpp"
-#include "plugin/context.hpp"
+#include "plugin/context/context.hpp"
 #include "plugin/drivers/oci_bundle.hpp"
 #include "plugin/drivers/oci_driver.hpp"
 #include "plugin/os/cgroup.hpp"

@@ -17,7 +17,7 @@
 
 #include "container_exec_helpers.hpp"
 #include "oci_fixture.hpp"
-#include "plugin/context.hpp"
+#include "plugin/context/context.hpp"
 #include "plugin/drivers/oci_bundle.hpp"
 #include "plugin/pod/spec.hpp"
 

@@ -2,7 +2,7 @@
 // path and the value.
 #include <gtest/gtest.h>
 
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/pod/spec.hpp"
 #include "plugin/probe/spec.hpp"
 

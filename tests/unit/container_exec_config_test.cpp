@@ -4,7 +4,7 @@
 #include <seccomp.h>
 #include <sys/resource.h>
 
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/os/oci_config.hpp"
 #include "plugin/os/oci_seccomp.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "exec_test_util.hpp"
 #include "handlers/model.hpp"
-#include "plugin/context.hpp"
+#include "plugin/context/context.hpp"
 
 using namespace lifehook;
 using lifehook::testing::count_processes_with;

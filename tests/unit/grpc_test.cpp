@@ -12,7 +12,7 @@
 
 #include "api_support.hpp"
 #include "http_test_server.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/pod/spec.hpp"
 #include "servers/grpc_health_server.hpp"
 

@@ -19,8 +19,8 @@
 
 #include "handlers/http_request.hpp"
 #include "http_test_server.hpp"
-#include "plugin/context.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
+#include "plugin/context/context.hpp"
 
 using namespace lifehook;
 using lifehook::test::RecordedRequest;

@@ -8,7 +8,7 @@
 
 #include "api_support.hpp"
 #include "handlers/model.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/pod/spec.hpp"
 
 using namespace lifehook;

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 
 using namespace lifehook;
 

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "exec_test_util.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/os/cgroup.hpp"
 #include "plugin/os/child.hpp"
 

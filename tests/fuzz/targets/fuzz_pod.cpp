@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/pod/spec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "handlers/model.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

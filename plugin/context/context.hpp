@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "../handlers/handler.hpp"
-#include "logging.hpp"
+#include "../../handlers/handler.hpp"
+#include "../common/logging.hpp"
 
 namespace lifehook {
 

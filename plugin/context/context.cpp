@@ -6,14 +6,14 @@
 
 #include <future>
 
-#include "../handlers/curl_multi.hpp"
-#include "../handlers/http_syntax.hpp"
-#include "common/json_document.hpp"
-#include "errors.hpp"
+#include "../../handlers/curl_multi.hpp"
+#include "../../handlers/http_syntax.hpp"
+#include "../common/errors.hpp"
+#include "../common/json_document.hpp"
+#include "../os/cgroup.hpp"
+#include "../os/cgroup_guard.hpp"
+#include "../os/container_exec.hpp"
 #include "operation.hpp"
-#include "os/cgroup.hpp"
-#include "os/cgroup_guard.hpp"
-#include "os/container_exec.hpp"
 
 namespace lifehook {
 

@@ -1,4 +1,4 @@
-#include "exec_container.hpp"
+#include "exec_target.hpp"
 
 #include <dirent.h>
 
@@ -7,8 +7,8 @@
 #include <set>
 #include <utility>
 
+#include "../plugin/common/errors.hpp"
 #include "../plugin/common/regular_file.hpp"
-#include "../plugin/errors.hpp"
 #include "../plugin/os/container_exec.hpp"
 #include "../plugin/os/runc_state.hpp"
 

@@ -1,8 +1,10 @@
-// How the pod engine (plugin/pod/) owns containers without knowing what they are. A driver
-// starts, signals, kills and removes the containers of ONE pod; it reports every exit through
-// the ExitSink it was given. The engine decides everything else (order, hooks, deadlines,
-// restarts), so a new runtime (an `oci` driver running runc containers in a pod network
-// namespace, exec inside the container) is one more file here plus one line in registry.cpp.
+// How the pod engine owns containers without knowing what they are. A driver starts, signals,
+// kills and removes the containers of ONE pod; it reports every exit through the ExitSink it was
+// given. The engine decides everything else (order, hooks, deadlines, restarts), so a new runtime
+// (an `oci` driver running runc containers in a pod network namespace, exec inside the container)
+// is one more file in plugin/drivers/ plus one line in its registry.cpp. The interface lives here,
+// with the engine that calls it: the drivers implement it (they are built above the engine, which
+// never includes them; plugin/pod_api.cpp hands the engine a factory).
 #pragma once
 
 #include <functional>
@@ -12,9 +14,9 @@
 #include <vector>
 
 #include "../../handlers/model.hpp"
-#include "../pod/spec.hpp"
-#include "../pod/termination_message.hpp"
 #include "lifehook/lifehook.h"
+#include "spec.hpp"
+#include "termination_message.hpp"
 
 namespace lifehook {
 class Context;

@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "handlers/exec_container.hpp"
+#include "handlers/exec_target.hpp"
 #include "oci_fixture.hpp"
 
 namespace lifehook::testing {
