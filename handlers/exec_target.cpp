@@ -2,9 +2,7 @@
 
 #include <dirent.h>
 
-#include <mutex>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "../plugin/common/errors.hpp"
@@ -15,8 +13,7 @@
 namespace lifehook {
 namespace {
 
-std::mutex g_runtimes_mutex;
-std::set<std::pair<std::string, std::string>> g_runtimes = {{"runc", "/run/runc"}};
+constexpr const char* kDefaultRuntimeRoot = "/run/runc";
 
 struct RuntimeContainer {
   std::string runtime;
@@ -25,44 +22,34 @@ struct RuntimeContainer {
 };
 
 // runc keeps <root>/<id>/state.json with the init pid, crun <root>/<id>/status; reading it costs no process.
-// The request's own runtime root (target.runtimeRoot) when it names one, else every root known.
+// The request's own runtime root (target.runtimeRoot, which the oci driver sets on its hooks'
+// targets) when it names one, else runc's default /run/runc.
 // A state file that is refused (not a regular file, too large) is skipped and named in *refused
 // (the first ones: the message stays short).
 std::optional<RuntimeContainer> find_runtime_container(int pid, const Target& target, std::string* refused) {
-  std::set<std::pair<std::string, std::string>> runtimes;
-  if (!target.runtime_root.empty()) {
-    runtimes.insert({target.runtime.empty() ? "runc" : target.runtime, target.runtime_root});
-  } else {
-    std::lock_guard lock(g_runtimes_mutex);
-    runtimes = g_runtimes;
-  }
-  for (const auto& [runtime, root] : runtimes) {
-    DIR* d = ::opendir(root.c_str());  // O_CLOEXEC (glibc)
-    if (!d) continue;
-    std::optional<RuntimeContainer> found;
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      try {
-        if (oci_init_pid(root + "/" + e->d_name) == pid) {
-          found = RuntimeContainer{runtime, root, e->d_name};
-          break;
-        }
-      } catch (const FileReadError& err) {
-        if (refused->size() < 1024) *refused += std::string(refused->empty() ? "" : "; ") + err.what();
+  // Without a root, runc's defaults (target.runtime alone names no state root).
+  const bool own_root = !target.runtime_root.empty();
+  const std::string runtime = own_root && !target.runtime.empty() ? target.runtime : "runc";
+  const std::string root = own_root ? target.runtime_root : kDefaultRuntimeRoot;
+  DIR* d = ::opendir(root.c_str());  // O_CLOEXEC (glibc)
+  if (!d) return std::nullopt;
+  std::optional<RuntimeContainer> found;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    try {
+      if (oci_init_pid(root + "/" + e->d_name) == pid) {
+        found = RuntimeContainer{runtime, root, e->d_name};
+        break;
       }
+    } catch (const FileReadError& err) {
+      if (refused->size() < 1024) *refused += std::string(refused->empty() ? "" : "; ") + err.what();
     }
-    ::closedir(d);
-    if (found) return found;
   }
-  return std::nullopt;
+  ::closedir(d);
+  return found;
 }
 
 }  // namespace
-
-void register_oci_runtime(const std::string& runtime, const std::string& root) {
-  std::lock_guard lock(g_runtimes_mutex);
-  g_runtimes.insert({runtime, root});
-}
 
 std::string effective_exec_mode(const Target& t) {
   if (!t.exec_mode.empty()) return t.exec_mode;
@@ -98,7 +85,7 @@ Spawned launch_exec(const Target& target, const SpawnSpec& spec, std::unique_ptr
     throw Error(
         LIFEHOOK_E_NOT_FOUND,
         "target.pid: no OCI runtime container has init pid " + std::to_string(*target.pid) +
-            (target.runtime_root.empty() ? std::string(" (searched the runtime state roots; set target.runtimeRoot)")
+            (target.runtime_root.empty() ? " in " + std::string(kDefaultRuntimeRoot) + " (set target.runtimeRoot)"
                                          : " in target.runtimeRoot " + target.runtime_root) +
             (refused.empty() ? std::string() : "; state files refused: " + refused));
   SpawnSpec r = spec;

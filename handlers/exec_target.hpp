@@ -29,8 +29,4 @@ std::string effective_exec_mode(const Target& target);
 Spawned launch_exec(const Target& target, const SpawnSpec& spec, std::unique_ptr<Cgroup>& cgroup,
                     std::vector<std::string>* warnings = nullptr);
 
-// The OCI runtimes and state roots that "runtime" mode searches for a container (the oci driver
-// registers its own; "runc" with /run/runc is always searched).
-void register_oci_runtime(const std::string& runtime, const std::string& root);
-
 }  // namespace lifehook

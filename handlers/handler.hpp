@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "../plugin/common/strand.hpp"
 #include "model.hpp"
 
 namespace spdlog {
@@ -20,8 +21,6 @@ namespace lifehook {
 
 class CurlMulti;      // handlers/curl_multi.hpp: libcurl multi driven by the event loop
 class CgroupManager;  // plugin/os/cgroup.hpp: per-process-tree cgroups for clean kills
-
-using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
 // Context options that shape handler behaviour (lifehook_ctx_new options JSON).
 struct HandlerOptions {

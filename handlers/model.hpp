@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "../plugin/common/json_fields.hpp"
 #include "expansion.hpp"  // expand_vars: $(VAR) in commands
 
 namespace lifehook {
@@ -123,20 +124,5 @@ Request parse_request(std::string_view text);
 json result_to_json(const Result& r);
 // A short description for logs and events, e.g. "tcp 127.0.0.1:3306", "exec [sh -c ...]".
 std::string describe(const HandlerSpec& h, const Target& t);
-
-// Helpers to read typed JSON fields with path-aware errors (shared with pod parsing).
-const json* field(const json& obj, const char* key);
-// Strings never hold NUL (it would silently cut them short at a system call); get_line also
-// refuses CR and LF, for every string that ends up in a path, a name, a header or a log line.
-std::string get_string(const json& obj, const char* key, const std::string& path, bool required = false);
-std::string get_line(const json& obj, const char* key, const std::string& path, bool required = false);
-int64_t get_int(const json& obj, const char* key, const std::string& path, int64_t dflt);
-double get_number(const json& obj, const char* key, const std::string& path, double dflt);
-bool get_bool(const json& obj, const char* key, const std::string& path, bool dflt);
-void require_object(const json& j, const std::string& path);
-std::string json_value_text(const json& j);  // short rendering of a value for messages
-// Parses a JSON document; on a syntax error throws Error(LIFEHOOK_E_INVALID) "<path>: is not valid
-// JSON (parse error at line L, column C: ...)" so the caller can find the fault in their text.
-json parse_json_text(std::string_view text, const std::string& path);
 
 }  // namespace lifehook

@@ -162,7 +162,6 @@ class Core : public std::enable_shared_from_this<Core> {
     else
       pod_dir_ = options_.state + "/" + sanitize(pod_.name) + "-" + std::to_string(::getpid()) + "-" +
                  std::to_string(g_pod_counter++);
-    register_oci_runtime(options_.runtime, options_.root);
     monitor_ = find_monitor(options_.monitor);
   }
 
@@ -362,6 +361,8 @@ class Core : public std::enable_shared_from_this<Core> {
     std::lock_guard lock(sandbox_mu_);
     return sandbox_ ? sandbox_->net() : std::string();
   }
+  // The runtime and state root its containers live in (exec hooks in runtime mode find them there).
+  const OciDriverOptions& options() const { return options_; }
 
  private:
   // True once the container's init has exec'd the user's program. runc removes the exec fifo just
@@ -648,6 +649,9 @@ class OciDriver final : public Driver {
     Driver::fill_target(c, info, t);
     t.pod_ip = "127.0.0.1";            // inside the pod's network namespace
     t.netns = core_->sandbox_netns();  // httpGet/tcpSocket connect from inside it
+    // execMode runtime finds the container under this driver's runtime and state root.
+    t.runtime = core_->options().runtime;
+    t.runtime_root = core_->options().root;
   }
 
  private:

@@ -9,7 +9,7 @@
 #include <map>
 #include <memory>
 
-#include "../../handlers/handler.hpp"
+#include "../common/strand.hpp"
 #include "cgroup.hpp"
 #include "proc_tree.hpp"
 #include "spawn.hpp"

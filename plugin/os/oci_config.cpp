@@ -9,9 +9,9 @@
 #include <climits>
 #include <cstring>
 
-#include "../../handlers/model.hpp"
 #include "../common/bounded_json.hpp"
 #include "../common/errors.hpp"
+#include "../common/json_fields.hpp"
 #include "../common/regular_file.hpp"
 
 namespace lifehook {

@@ -54,9 +54,9 @@ TEST(ExecDispatch, ContainerAndRuntimeModesRunInsideTheContainer) {
   SKIP_WITHOUT_RUNC();
   RuncContainer c;
   ASSERT_TRUE(c.ok()) << c.error();
-  register_oci_runtime("runc", test_runtime_root());
   Target t;
   t.pid = c.pid();
+  t.runtime_root = test_runtime_root();  // as the oci driver fills its hooks' targets
   t.bundle = c.bundle();
   t.env = {{"GREETING", "hi"}};
   t.working_dir = "/tmp";

@@ -103,7 +103,8 @@ LIFEHOOK_API int lifehook_ctx_set_logger(lifehook_ctx *ctx, lifehook_log_fn fn, 
    noNewPrivileges, rlimits, seccomp, env and cwd) and target.execMode: "container" (default when
    pid and bundle are given: the library joins the init's namespaces and cgroups itself, as
    `runc exec` would), "runtime" (delegates to `<target.runtime, default runc> --root
-   <target.runtimeRoot> exec`; without runtimeRoot the known state roots are searched) or "host".
+   <target.runtimeRoot> exec`; without runtimeRoot, runc in /run/runc; a pod's oci driver sets
+   both on its hooks' targets) or "host".
    Settings that cannot be applied on this machine are listed in the result's "warnings". */
 LIFEHOOK_API int lifehook_run(lifehook_ctx *ctx, const char *request_json, char **result_json, char **error);
 
