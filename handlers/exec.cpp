@@ -19,6 +19,7 @@
 #include <map>
 
 #include "../plugin/common/errors.hpp"
+#include "../plugin/common/utf8.hpp"
 #include "../plugin/os/cgroup.hpp"
 #include "../plugin/os/child.hpp"
 #include "../plugin/os/spawn.hpp"
@@ -33,36 +34,6 @@ constexpr auto kDrain = std::chrono::milliseconds(100);
 // kernel must not hold the result back longer than this (the Child reaps it when released).
 constexpr auto kStopGrace = std::chrono::milliseconds(1000);
 constexpr const char* kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// Output may be any bytes; results are JSON. Invalid UTF-8 becomes U+FFFD, and a sequence cut
-// by the size cap at the very end is dropped.
-std::string valid_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && c != 0xC0 && c != 0xC1 && c <= 0xF4;
-    if (ok && i + len > s.size()) break;  // truncated at the end
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (ok && len == 3) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
-    } else if (ok && len == 4) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
 
 std::string join_command(const std::vector<std::string>& argv) {
   std::string s;
@@ -232,7 +203,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     std::string all = out_.data.substr(0, cap);
     all += err_.data.substr(0, cap - all.size());
     bool truncated = out_.dropped || err_.dropped || out_.data.size() + err_.data.size() > cap;
-    r.output = valid_utf8(all);
+    r.output = utf8_excerpt(all, CutTail::Drop);  // results are JSON; the cap may cut a character
     r.truncated = truncated;
     r.warnings = warnings_;
   }
@@ -267,7 +238,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
       r.message = s.signal > 0 ? cmd + " was terminated by " + signal_name(s.signal)
                                : cmd + " exited with " + std::to_string(s.exit_code);
       std::string first_line = err_.data.substr(0, err_.data.find('\n')).substr(0, 512);
-      if (!first_line.empty()) r.message += ": " + valid_utf8(first_line);
+      if (!first_line.empty()) r.message += ": " + utf8_excerpt(first_line, CutTail::Drop);
     }
     complete_(std::move(r));
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../plugin/common/utf8.hpp"  // utf8_excerpt: body excerpts made safe for JSON
 #include "handler.hpp"
 
 namespace lifehook {
@@ -40,8 +41,5 @@ struct HeaderPlan {
 // absolute Location, as Go does); `drop_authorization` for the HTTPS→HTTP fallback.
 HeaderPlan plan_headers(const std::vector<HttpHeader>& headers, const HandlerOptions& options, Purpose purpose,
                         bool keep_host, bool drop_authorization);
-
-// A body excerpt made safe for JSON: invalid UTF-8 sequences become U+FFFD.
-std::string utf8_excerpt(const std::string& bytes);
 
 }  // namespace lifehook
