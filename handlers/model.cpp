@@ -33,6 +33,7 @@ std::string_view purpose_name(Purpose p) {
 
 std::string_view handler_kind(const HandlerSpec& h) {
   static constexpr std::string_view names[] = {"exec", "httpGet", "tcpSocket", "sleep", "grpc"};
+  static_assert(std::size(names) == std::variant_size_v<HandlerSpec>, "a handler kind without its name");
   return names[h.index()];
 }
 
