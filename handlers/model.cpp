@@ -19,18 +19,6 @@ std::string_view outcome_name(Outcome o) {
   return "error";
 }
 
-std::string_view purpose_name(Purpose p) {
-  switch (p) {
-    case Purpose::PostStart: return "postStart";
-    case Purpose::PreStop: return "preStop";
-    case Purpose::Liveness: return "liveness";
-    case Purpose::Readiness: return "readiness";
-    case Purpose::Startup: return "startup";
-    case Purpose::OneShot: break;
-  }
-  return "oneshot";
-}
-
 std::string_view handler_kind(const HandlerSpec& h) {
   static constexpr std::string_view names[] = {"exec", "httpGet", "tcpSocket", "sleep", "grpc"};
   static_assert(std::size(names) == std::variant_size_v<HandlerSpec>, "a handler kind without its name");

@@ -104,7 +104,6 @@ struct Result {
 };
 
 std::string_view outcome_name(Outcome o);
-std::string_view purpose_name(Purpose p);
 std::string_view handler_kind(const HandlerSpec& h);  // "exec", "httpGet", ...
 
 // Parses a Kubernetes LifecycleHandler / probe handler object found at `path`.

@@ -24,6 +24,4 @@ void throw_system(std::string_view what, int err) {
 
 void throw_state(std::string_view what) { throw Error(LIFEHOOK_E_STATE, std::string(what)); }
 
-void throw_unsupported(std::string_view what) { throw Error(LIFEHOOK_E_UNSUPPORTED, std::string(what)); }
-
 }  // namespace lifehook

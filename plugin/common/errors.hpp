@@ -24,6 +24,5 @@ class Error : public std::runtime_error {
 // "<what>: <strerror(err)>"
 [[noreturn]] void throw_system(std::string_view what, int err);
 [[noreturn]] void throw_state(std::string_view what);
-[[noreturn]] void throw_unsupported(std::string_view what);
 
 }  // namespace lifehook

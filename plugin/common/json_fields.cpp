@@ -57,13 +57,6 @@ int64_t get_int(const json& obj, const char* key, const std::string& path, int64
   throw_invalid(path + "." + key, "must be an integer", json_value_text(*v));
 }
 
-double get_number(const json& obj, const char* key, const std::string& path, double dflt) {
-  const json* v = field(obj, key);
-  if (!v) return dflt;
-  if (!v->is_number()) throw_invalid(path + "." + key, "must be a number", json_value_text(*v));
-  return v->get<double>();
-}
-
 bool get_bool(const json& obj, const char* key, const std::string& path, bool dflt) {
   const json* v = field(obj, key);
   if (!v) return dflt;

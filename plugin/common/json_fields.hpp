@@ -19,7 +19,6 @@ const json* field(const json& obj, const char* key);
 std::string get_string(const json& obj, const char* key, const std::string& path, bool required = false);
 std::string get_line(const json& obj, const char* key, const std::string& path, bool required = false);
 int64_t get_int(const json& obj, const char* key, const std::string& path, int64_t dflt);
-double get_number(const json& obj, const char* key, const std::string& path, double dflt);
 bool get_bool(const json& obj, const char* key, const std::string& path, bool dflt);
 void require_object(const json& j, const std::string& path);
 std::string json_value_text(const json& j);  // short rendering of a value for messages

@@ -140,14 +140,6 @@ void Cgroup::kill_all() {
 
 // ---- CgroupManager -----------------------------------------------------------------------
 
-std::string CgroupManager::find_cgroup2_mount() {
-  try {
-    return read_cgroup2_mount().point;
-  } catch (const FileReadError&) {
-    return {};
-  }
-}
-
 namespace {
 // Throws FileReadError when /proc/self/cgroup cannot be read.
 std::string read_own_cgroup_path() {
@@ -158,14 +150,6 @@ std::string read_own_cgroup_path() {
   return {};
 }
 }  // namespace
-
-std::string CgroupManager::own_cgroup_path() {
-  try {
-    return read_own_cgroup_path();
-  } catch (const FileReadError&) {
-    return {};
-  }
-}
 
 CgroupManager::CgroupManager(spdlog::logger& log) : log_(log) {
   Cgroup2Mount mount;

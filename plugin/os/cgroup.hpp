@@ -58,11 +58,6 @@ class CgroupManager {
   // this one failed; logged).
   std::unique_ptr<Cgroup> create(std::string_view purpose);
 
-  // The directory of the cgroup v2 hierarchy's mount point and our own cgroup path in it ("" when
-  // there is no cgroup2 mount). Exposed for tests and for code that joins other cgroups.
-  static std::string find_cgroup2_mount();
-  static std::string own_cgroup_path();
-
  private:
   void remove_stale();
 

@@ -173,16 +173,6 @@ void Child::signal(int signo) {
   if (pidfd_ < 0 || errno == ENOSYS || errno == EPERM) ::kill(pid_, signo);  // our unreaped child: pid is safe
 }
 
-void Child::signal_group(int signo) {
-  if (!exited_) {
-    ::kill(-pid_, signo);  // the child leads its own process group (setsid in spawn)
-    return;
-  }
-  // The leader is gone: its group id may be reused. Reach the rest through the cgroup, if any.
-  if (cgroup_)
-    for (int pid : cgroup_->pids()) ::kill(pid, signo);
-}
-
 void Child::kill_tree() {
   if (cgroup_) {
     cgroup_->kill_all();

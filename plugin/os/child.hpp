@@ -40,9 +40,8 @@ class Child : public std::enable_shared_from_this<Child> {
 
   // Calls fn (on the strand) once the process has exited and been reaped. One waiter.
   void async_wait(std::function<void(const ExitStatus&)> fn);
-  // Signal to the process itself (pidfd_send_signal), or to its whole process group.
+  // Signal to the process itself (pidfd_send_signal).
   void signal(int signo);
-  void signal_group(int signo);
   // SIGKILL the whole tree: the cgroup if it has one, else the process group and every
   // descendant found under it. Safe to call after exit (kills leftovers).
   void kill_tree();

@@ -96,9 +96,4 @@ void EventLog::close() {
   idle_.wait(lock, [this] { return delivering_ == std::thread::id{}; });
 }
 
-std::vector<std::string> EventLog::snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return std::vector<std::string>(events_.begin(), events_.end());
-}
-
 }  // namespace lifehook::pod

@@ -52,7 +52,6 @@ class EventLog : public std::enable_shared_from_this<EventLog> {
   // After close() returns no callback runs any more (when called from inside a callback, the
   // one running finishes after close returns; nothing else starts).
   void close();
-  std::vector<std::string> snapshot() const;
 
  private:
   struct Watcher {

@@ -204,15 +204,6 @@ int signal_from_name(std::string_view name) {
   return 0;
 }
 
-std::string_view restart_policy_name(RestartPolicy p) {
-  switch (p) {
-    case RestartPolicy::OnFailure: return "OnFailure";
-    case RestartPolicy::Never: return "Never";
-    case RestartPolicy::Always: break;
-  }
-  return "Always";
-}
-
 std::string format_pod(const PodSpec& p) { return p.name + "_" + p.namespace_ + "(" + p.uid + ")"; }
 
 void Problems::add(const std::exception& e) {

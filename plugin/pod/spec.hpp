@@ -103,8 +103,6 @@ PodSpec parse_pod_json(const json& j, Problems* problems = nullptr);
 // "NAME_NAMESPACE(UID)", the kubelet's format.Pod, used in event and log messages.
 std::string format_pod(const PodSpec& p);
 
-std::string_view restart_policy_name(RestartPolicy p);
-
 // A qualified name ("example.com/feature-1", "ready"): condition types and readiness gates.
 bool is_qualified_name(const std::string& s);
 

@@ -141,8 +141,7 @@ TEST(DescriptorInheritance, CgroupAndProcFilesStayInTheLibrary) {
   CgroupManager cgroups(quiet);
   ForkingHost host;
   host.while_forking(kForks, [&] {
-    CgroupManager::find_cgroup2_mount();
-    CgroupManager::own_cgroup_path();
+    CgroupManager probe(quiet);  // mountinfo, /proc/self/cgroup, the probe cgroup, the stale ones
     if (auto cg = cgroups.create("leak")) {
       cg->pids();
       cg->populated();

@@ -147,24 +147,6 @@ TEST(Spawn, ExecFailuresAreSpawnErrorsWithoutLeftovers) {
   EXPECT_EQ(rest, "");
 }
 
-TEST(Spawn, SignalGroupReachesTheWholeProcessGroup) {
-  boost::asio::io_context io;
-  SpawnSpec spec;
-  spec.argv = {"sh", "-c", "sleep 600.301 & sleep 600.301 & wait"};
-  auto child = std::make_shared<Child>(boost::asio::make_strand(io), spawn_process(spec), nullptr);
-  // Until both sleeps have exec'd (before that the shell's forked copies match too, or read empty).
-  for (int i = 0; i < 200 && count_processes_with("sleep 600.301", true) < 2; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(count_processes_with("600.301"), 3);
-  child->signal_group(SIGTERM);
-  ExitStatus st;
-  child->async_wait([&](const ExitStatus& s) { st = s; });
-  io.run_for(std::chrono::seconds(5));
-  EXPECT_TRUE(child->exited());
-  EXPECT_EQ(st.signal, SIGTERM);
-  EXPECT_EQ(survivors_after("600.301"), 0);
-}
-
 TEST(Spawn, KillTreeWithoutCgroupFindsSetsidDescendants) {
   // The fallback path (no cgroup): process group plus a /proc walk.
   boost::asio::io_context io;
