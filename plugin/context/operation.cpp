@@ -5,7 +5,7 @@
 #include <boost/asio/defer.hpp>
 #include <boost/asio/post.hpp>
 
-#include "common/clock.hpp"
+#include "../common/clock.hpp"
 
 namespace lifehook {
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "../os/state_file.hpp"
 
 namespace lifehook::drivers {

@@ -1,6 +1,6 @@
 #include "lifecycle.hpp"
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 #include "restart.hpp"
 #include "sequencer.hpp"
 #include "termination_message.hpp"
