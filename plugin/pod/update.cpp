@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "../errors.hpp"
+#include "../common/errors.hpp"
 
 namespace lifehook::pod {
 

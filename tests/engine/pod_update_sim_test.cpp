@@ -5,7 +5,7 @@
 // left alone; a container in CrashLoopBackOff starts at once; what may not change is refused with
 // its field path.
 #include "engine_sim.hpp"
-#include "plugin/errors.hpp"
+#include "plugin/common/errors.hpp"
 #include "plugin/pod/update.hpp"
 
 namespace lifehook::pod {
