@@ -52,10 +52,23 @@ TEST(StateFileTornWrite, WriterProcess) {
   for (;;) write_file_atomically(path, document(++gen), kMax);
 }
 
+// Whether a stopped writer holds the temporary open: it is between its open() and its close(),
+// that is mid-write. Read from the writer's descriptors, not from the temporary's existence: a
+// stale temporary left by the previous round's kill exists too.
+bool holds_open(pid_t pid, const std::string& file) {
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code link_ec;
+    if (std::filesystem::read_symlink(fd.path(), link_ec).string() == file) return true;
+  }
+  return false;
+}
+
 TEST(StateFileTornWrite, KilledAtRandomMoments) {
   std::string dir = "/tmp/lifehook-state-file-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   std::string path = dir + "/state.json";
+  std::string tmp = path + ".tmp";
   std::string env = std::string(kWriterEnv) + "=" + path;
   std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
   std::string filter = "--gtest_filter=StateFileTornWrite.WriterProcess";
@@ -63,6 +76,7 @@ TEST(StateFileTornWrite, KilledAtRandomMoments) {
   char* envp[] = {env.data(), nullptr};
   std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> delay_us(0, 30000);
+  std::uniform_int_distribution<int> short_delay_us(0, 2000);
   uint64_t seen = 0;
   int kills_mid_write = 0;
   for (int round = 0; round < 40; ++round) {
@@ -73,17 +87,37 @@ TEST(StateFileTornWrite, KilledAtRandomMoments) {
     int spawned = posix_spawn(&pid, exe.c_str(), &quiet, nullptr, argv, envp);
     posix_spawn_file_actions_destroy(&quiet);
     ASSERT_EQ(spawned, 0);
-    // Wait (bounded) until the writer is in its loop, its temporary seen: a slow start (as under
-    // ASan) is not a kill mid-write. Then kill anywhere in the loop.
-    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-         !std::filesystem::exists(path + ".tmp") && std::chrono::steady_clock::now() < until;)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    if (round % 2 == 0) {
+      // Odd rounds kill at a random moment; even rounds kill mid-write for certain: stop the
+      // writer at random moments until it is stopped holding the temporary open (bounded: a
+      // writer that never writes is a failure).
+      bool mid_write = false;
+      for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+           !mid_write && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(std::chrono::microseconds(short_delay_us(rng)));
+        ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+        int stopped = 0;
+        ASSERT_EQ(::waitpid(pid, &stopped, WUNTRACED), pid);
+        ASSERT_TRUE(WIFSTOPPED(stopped)) << "the writer ended on its own: status " << stopped;
+        mid_write = holds_open(pid, tmp);
+        if (!mid_write) {
+          ASSERT_EQ(::kill(pid, SIGCONT), 0);
+        }
+      }
+      EXPECT_TRUE(mid_write) << "round " << round << ": the writer was never seen writing in 20 s";
+      if (mid_write) ++kills_mid_write;
+    } else {
+      // Wait (bounded) until the writer is in its loop, its temporary seen: a slow start (as under
+      // ASan) is not a kill mid-write. Then kill anywhere in the loop.
+      for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+           !std::filesystem::exists(tmp) && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    }
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the writer ended on its own: status " << status;
-    if (std::filesystem::exists(path + ".tmp")) ++kills_mid_write;
     auto text = read_file_if_exists(path, kMax);
     if (!text) {
       ASSERT_EQ(seen, 0u) << "the file disappeared after round " << round;
@@ -95,8 +129,7 @@ TEST(StateFileTornWrite, KilledAtRandomMoments) {
     seen = gen;
   }
   EXPECT_GT(seen, 0u);
-  // Most kills land while a temporary exists (the write is most of the loop): the case tested.
-  EXPECT_GT(kills_mid_write, 0);
+  EXPECT_EQ(kills_mid_write, 20);
   std::filesystem::remove_all(dir);
 }
 
