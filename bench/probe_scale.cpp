@@ -9,7 +9,12 @@
 // the start jitter is how late each probe of a target arrives against that target's 1 s grid
 // (server-side, so it includes the server's own scheduling delay: an upper bound).
 //
+// Two floors: the bare one (the work in a tight loop, as the targets of issue 12 are stated) and
+// the paced one (the same work, each target once a second, one thread sleeping in between): what
+// any prober at this rate pays for waking up. Context switches per probe are counted beside CPU.
+//
 // Usage: lifehook_probe_scale [N=1000] [SECONDS=10] [EXEC_N=200] [PEER=path/to/probe_peer]
+// LIFEHOOK_BENCH_OPTIONS, when set, is the context's options JSON (e.g. {"threads": 1}).
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dirent.h>
@@ -43,6 +48,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+// Context switches (voluntary + involuntary) of this process so far: each is a thread going to
+// sleep or being preempted, the cost that separates a paced prober from a tight loop.
+long switches() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_nvcsw + u.ru_nivcsw;
+}
 
 double cpu_s(int who) {
   rusage u{};
@@ -227,7 +240,7 @@ double jitter_p99_ms(const std::vector<std::vector<double>>& arrivals, double pe
 struct Row {
   std::string kind;
   int n = 0;
-  double lib_us = 0, floor_us = 0, go_us = 0;
+  double lib_us = 0, floor_us = 0, paced_us = 0, go_us = 0, switches = 0;
   long attempts = 0, go_attempts = 0;
   long failures = 0;
   int lib_threads = 0;
@@ -254,7 +267,8 @@ void run_library(Row& row, const std::vector<std::string>& probes, const std::ve
   int threads0 = thread_count();
   lifehook_ctx* ctx = nullptr;
   char* err = nullptr;
-  if (lifehook_ctx_new(nullptr, &ctx, &err) != LIFEHOOK_OK) throw std::runtime_error(err ? err : "ctx_new");
+  if (lifehook_ctx_new(std::getenv("LIFEHOOK_BENCH_OPTIONS"), &ctx, &err) != LIFEHOOK_OK)
+    throw std::runtime_error(err ? err : "ctx_new");
   std::vector<lifehook_probe*> handles(probes.size());
   double start = now_s();
   for (size_t i = 0; i < probes.size(); ++i) {
@@ -268,18 +282,21 @@ void run_library(Row& row, const std::vector<std::string>& probes, const std::ve
   long a0 = 0;
   for (auto* h : handles) a0 += count_attempts(h, nullptr);
   double c0 = cpu_s(RUSAGE_SELF) + (exec ? cpu_s(RUSAGE_CHILDREN) : 0);
+  long s0 = switches();
   int max_threads = 0;
   for (int s = 0; s < seconds * 10; ++s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     max_threads = std::max(max_threads, thread_count() - threads0);
   }
   double c1 = cpu_s(RUSAGE_SELF) + (exec ? cpu_s(RUSAGE_CHILDREN) : 0);
+  long s1 = switches();
   long a1 = 0, failed = 0;
   for (auto* h : handles) a1 += count_attempts(h, &failed);
   row.attempts = a1 - a0;
   row.failures = failed;
   row.lib_us = (c1 - c0) * 1e6 / static_cast<double>(std::max(1L, row.attempts));
   row.lib_threads = max_threads;
+  row.switches = static_cast<double>(s1 - s0) / static_cast<double>(std::max(1L, row.attempts));
   row.rss_kb = rss_kb();
   row.rss_delta_kb = row.rss_kb - rss0;
   for (auto* h : handles) lifehook_probe_stop(h);
@@ -318,6 +335,28 @@ double floor_tcp(int port, int iterations) {
   double c0 = cpu_s(RUSAGE_SELF);
   for (int i = 0; i < iterations; ++i) lifehook::bench::floor_tcp_once(port);
   return (cpu_s(RUSAGE_SELF) - c0) * 1e6 / iterations;
+}
+
+// The same work paced as the probes are: the targets in turn, each once a second, one thread
+// sleeping until the next is due (clock_nanosleep, absolute): what any prober at this rate pays
+// for waking up, and nothing else.
+template <typename Once>
+double floor_paced(int n, int seconds, Once once) {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  long total = static_cast<long>(n) * seconds;
+  long step_ns = 1000000000L / n;
+  double c0 = cpu_s(RUSAGE_SELF);
+  for (long i = 0; i < total; ++i) {
+    t.tv_nsec += step_ns;
+    if (t.tv_nsec >= 1000000000L) {
+      t.tv_nsec -= 1000000000L;
+      ++t.tv_sec;
+    }
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
+    once(static_cast<int>(i % n));
+  }
+  return (cpu_s(RUSAGE_SELF) - c0) * 1e6 / static_cast<double>(total);
 }
 
 double floor_http(int port, int iterations) {
@@ -375,6 +414,11 @@ int main(int argc, char** argv) {
       row.floor_us = floor_tcp(server.ports()[0], 20000);
       server.stop();
     }
+    {
+      TargetServer server(false, n);
+      row.paced_us = floor_paced(n, seconds, [&](int i) { lifehook::bench::floor_tcp_once(server.ports()[i]); });
+      server.stop();
+    }
     if (!peer.empty()) {
       TargetServer server(false, n);
       peer_args.clear();
@@ -405,6 +449,14 @@ int main(int argc, char** argv) {
       row.floor_us = floor_http(server.ports()[0], 5000);
       server.stop();
     }
+    {
+      TargetServer server(true, n);
+      std::vector<std::string> urls;
+      for (int i = 0; i < n; ++i)
+        urls.push_back("http://127.0.0.1:" + std::to_string(server.ports()[0]) + "/t/" + std::to_string(i));
+      row.paced_us = floor_paced(n, seconds, [&](int i) { lifehook::bench::floor_http_once(urls[i]); });
+      server.stop();
+    }
     if (!peer.empty()) {
       TargetServer server(true, n);
       for (int i = 0; i < n; ++i)
@@ -430,14 +482,17 @@ int main(int argc, char** argv) {
   getloadavg(load, 3);
   std::printf("load average: %.2f %.2f %.2f; %d s per run, 1 Hz per target\n\n", load[0], load[1], load[2], seconds);
   std::printf(
-      "| probe | targets | probes | CPU us/probe | floor | ratio | Go peer | lib/Go | lib threads | RSS MB (delta) "
+      "| probe | targets | probes | CPU us/probe | switches/probe | floor | ratio | paced floor | ratio | Go peer | "
+      "lib/Go | lib threads | RSS MB (delta) "
       "| jitter p99 ms | Go jitter p99 |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : rows)
-    std::printf("| %s | %d | %ld | %.1f | %.1f | %.2fx | %.1f | %.2fx | %d | %.1f (%.1f) | %.2f | %.2f |\n",
-                r.kind.c_str(), r.n, r.attempts, r.lib_us, r.floor_us, r.lib_us / r.floor_us, r.go_us,
-                r.lib_us / r.go_us, r.lib_threads, r.rss_kb / 1024.0, r.rss_delta_kb / 1024.0, r.jitter_ms,
-                r.go_jitter_ms);
+    std::printf(
+        "| %s | %d | %ld | %.1f | %.2f | %.1f | %.2fx | %.1f | %.2fx | %.1f | %.2fx | %d | %.1f (%.1f) | %.2f | %.2f "
+        "|\n",
+        r.kind.c_str(), r.n, r.attempts, r.lib_us, r.switches, r.floor_us, r.lib_us / r.floor_us, r.paced_us,
+        r.paced_us > 0 ? r.lib_us / r.paced_us : NAN, r.go_us, r.lib_us / r.go_us, r.lib_threads, r.rss_kb / 1024.0,
+        r.rss_delta_kb / 1024.0, r.jitter_ms, r.go_jitter_ms);
   curl_global_cleanup();
   return 0;
 }
