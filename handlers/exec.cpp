@@ -137,7 +137,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     // lives in the container's, so a per-exec cgroup would only be made and removed again (a
     // mkdir and an rmdir in cgroupfs, ~100 µs of every exec; PERFORMANCE.md).
     std::unique_ptr<Cgroup> cgroup;
-    if (effective_exec_mode(target_) == "host") cgroup = env_.cgroups.create("exec");
+    if (effective_exec_mode(target_) == "host") cgroup = env_.cgroups.create_pooled("exec");
     spec.cgroup_fd = cgroup ? cgroup->dir_fd() : -1;
     Spawned spawned = launch_exec(target_, spec, cgroup, &warnings_);  // host, container or runtime mode
     // Our copies of the write ends must go now, or EOF could never come.
@@ -219,6 +219,7 @@ class ExecRun final : public HandlerRun, public std::enable_shared_from_this<Exe
     if (complete_.done()) return;
     timer_.cancel();
     child_->kill_tree();  // background leftovers: nothing survives a handler
+    child_->release_cgroup();
     collect_rest();
     Result r;
     fill_output(r);

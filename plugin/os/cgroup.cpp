@@ -89,22 +89,75 @@ void wait_events(int dir, std::string_view key, bool want, std::chrono::millisec
 
 // ---- Cgroup ------------------------------------------------------------------------------
 
-Cgroup::Cgroup(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+Cgroup::Cgroup(std::string path, UniqueFd dir, std::shared_ptr<CgroupPool> pool)
+    : path_(std::move(path)), dir_(std::move(dir)), pool_(std::move(pool)) {}
 
 Cgroup::~Cgroup() {
-  if (populated()) {
-    kill_all();
-    // SIGKILL is asynchronous: the members leave the cgroup a moment later.
-    wait_events(dir_.get(), "populated", false, std::chrono::milliseconds(500));
-  }
-  dir_.reset();
+  if (!empty_seen_) kill_all();
+  if (pool_ && (killed_ ? pool_->retire(path_, dir_) : pool_->give(path_, dir_))) return;
+  remove(path_, std::move(dir_));
+}
+
+void Cgroup::remove(const std::string& path, UniqueFd dir) {
+  // SIGKILL is asynchronous: the members leave the cgroup a moment later.
+  if (events_flag(dir.get(), "populated")) wait_events(dir.get(), "populated", false, std::chrono::milliseconds(500));
+  dir.reset();
   // rmdir may still see EBUSY while the last members finish dying: retry briefly. A cgroup that
   // stays is removed by the next CgroupManager of a later process (remove_stale).
   for (int i = 0; i < 50; ++i) {
-    if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) return;
+    if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
     if (errno != EBUSY) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+// ---- CgroupPool --------------------------------------------------------------------------
+
+CgroupPool::~CgroupPool() {
+  for (auto* list : {&entries_, &retired_})
+    for (auto& e : *list) Cgroup::remove(e.path, std::move(e.dir));
+}
+
+void CgroupPool::sweep_retired() {
+  for (size_t i = retired_.size(); i-- > 0;) {
+    Entry& e = retired_[i];
+    if (events_flag(e.dir.get(), "populated")) continue;  // members still leaving
+    e.dir.reset();
+    if (::rmdir(e.path.c_str()) != 0 && errno == EBUSY) continue;
+    retired_.erase(retired_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+bool CgroupPool::retire(std::string& path, UniqueFd& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sweep_retired();
+  if (retired_.size() >= capacity_ || !dir) return false;
+  retired_.push_back(Entry{std::move(path), std::move(dir)});
+  return true;
+}
+
+bool CgroupPool::take(std::string& path, UniqueFd& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!retired_.empty()) sweep_retired();
+  if (entries_.empty()) return false;
+  // Newest first: the one given back last is the likeliest to be warm in the kernel's caches.
+  // Given back empty and never killed, and nothing but a spawn of ours puts a process in it.
+  path = std::move(entries_.back().path);
+  dir = std::move(entries_.back().dir);
+  entries_.pop_back();
+  return true;
+}
+
+bool CgroupPool::give(std::string& path, UniqueFd& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entries_.size() >= capacity_ || !dir) return false;
+  entries_.push_back(Entry{std::move(path), std::move(dir)});
+  return true;
+}
+
+size_t CgroupPool::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
 }
 
 std::vector<int> Cgroup::pids() const {
@@ -122,6 +175,17 @@ bool Cgroup::populated() const {
 }
 
 void Cgroup::kill_all() {
+  // An empty cgroup is not written to: cgroup.kill also marks the cgroup itself on recent
+  // kernels (the kill_seq of the kernel's "cgroup: fix race between fork and cgroup.kill"), and
+  // on 6.18 a child cloned into a once-killed cgroup with CLONE_INTO_CGROUP is killed at birth
+  // (tests/unit/cgroup_pool_test.cpp). So a cgroup killed once is never used again (~Cgroup
+  // retires it).
+  if (!populated()) {
+    // Final: only a spawn of ours puts a process in, and kill_all runs after the spawn.
+    empty_seen_ = true;
+    return;
+  }
+  killed_ = true;
   // Linux 5.14+: one write kills every member, including ones forking right now.
   int err = write_cgroup_file(dir_.get(), "cgroup.kill", "1");
   if (err == 0) return;
@@ -203,25 +267,39 @@ void CgroupManager::remove_stale() {
   ::closedir(d);
 }
 
-std::unique_ptr<Cgroup> CgroupManager::create(std::string_view purpose) {
-  if (!available()) return nullptr;
+bool CgroupManager::make(std::string_view purpose, std::string& path, UniqueFd& dir) {
   std::string name = "lifehook-" + std::to_string(::getpid()) + "-" + std::to_string(next_++);
   if (!purpose.empty()) {
     name += '-';
     for (char c : purpose.substr(0, 32)) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
   }
-  std::string path = base_ + "/" + name;
+  path = base_ + "/" + name;
   if (::mkdir(path.c_str(), 0755) != 0) {
     log_.warn("cgroups: cannot create {}: {}", path, std::strerror(errno));
-    return nullptr;
+    return false;
   }
-  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  dir.reset(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) {
     log_.warn("cgroups: cannot open {}: {}", path, std::strerror(errno));
     ::rmdir(path.c_str());
-    return nullptr;
+    return false;
   }
+  return true;
+}
+
+std::unique_ptr<Cgroup> CgroupManager::create(std::string_view purpose) {
+  std::string path;
+  UniqueFd dir;
+  if (!available() || !make(purpose, path, dir)) return nullptr;
   return std::make_unique<Cgroup>(std::move(path), std::move(dir));
+}
+
+std::unique_ptr<Cgroup> CgroupManager::create_pooled(std::string_view purpose) {
+  if (!available()) return nullptr;
+  std::string path;
+  UniqueFd dir;
+  if (!pool_->take(path, dir) && !make(purpose, path, dir)) return nullptr;
+  return std::make_unique<Cgroup>(std::move(path), std::move(dir), pool_);
 }
 
 }  // namespace lifehook

@@ -45,6 +45,11 @@ class Child : public std::enable_shared_from_this<Child> {
   // SIGKILL the whole tree: the cgroup if it has one, else the process group and every
   // descendant found under it. Safe to call after exit (kills leftovers).
   void kill_tree();
+  // Once the process has exited and kill_tree() has run: the cgroup goes now (back to its pool,
+  // so the next exec can take it) instead of with the Child, which may live on a little longer.
+  void release_cgroup() {
+    if (exited_) cgroup_.reset();
+  }
 
  private:
   void arm();
