@@ -17,7 +17,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -63,42 +62,44 @@ class JsonInputError : public std::runtime_error {
 
 namespace bounded_json_detail {
 
-// nlohmann's DOM builder, with a stack beside it that knows the path, the depth and the keys
-// seen in each open object.
+// The DOM builder (what nlohmann's json_sax_dom_parser does), with a stack beside it that knows
+// the path and the depth. A key is refused as a duplicate by the object's own map: inserting it
+// finds the one already there, so no set of keys is kept beside the document.
 class Sax {
  public:
   using json = nlohmann::json;
-  Sax(json& root, const JsonLimits& limits) : dom_(root, /*allow_exceptions=*/true), limits_(limits) {}
+  Sax(json& root, const JsonLimits& limits) : root_(root), limits_(limits) {}
 
-  bool null() { return value(), dom_.null(); }
-  bool boolean(bool b) { return value(), dom_.boolean(b); }
-  bool number_integer(json::number_integer_t v) { return value(), dom_.number_integer(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return value(), dom_.number_unsigned(v); }
-  bool number_float(json::number_float_t v, const json::string_t& s) { return value(), dom_.number_float(v, s); }
-  bool string(json::string_t& s) { return value(), dom_.string(s); }
-  bool binary(json::binary_t& b) { return value(), dom_.binary(b); }
-  bool start_object(std::size_t n) {
+  bool null() { return put(nullptr), true; }
+  bool boolean(bool b) { return put(b), true; }
+  bool number_integer(json::number_integer_t v) { return put(v), true; }
+  bool number_unsigned(json::number_unsigned_t v) { return put(v), true; }
+  bool number_float(json::number_float_t v, const json::string_t&) { return put(v), true; }
+  bool string(json::string_t& s) { return put(s), true; }
+  bool binary(json::binary_t& b) { return put(std::move(b)), true; }
+  bool start_object(std::size_t) {
     open(true);
-    return dom_.start_object(n);
+    return true;
   }
   bool key(json::string_t& k) {
     Frame& f = stack_.back();
-    if (!f.keys.insert(k).second)
-      fail(Kind::DuplicateKey, path_with_key(k), "duplicate key \"" + k + "\" (each key may appear once)");
-    f.key = k;
-    return dom_.key(k);
+    auto [it, fresh] = f.value->get_ref<json::object_t&>().try_emplace(k);
+    if (!fresh) fail(Kind::DuplicateKey, path_with_key(k), "duplicate key \"" + k + "\" (each key may appear once)");
+    f.key = &it->first;
+    element_ = &it->second;
+    return true;
   }
   bool end_object() {
     stack_.pop_back();
-    return dom_.end_object();
+    return true;
   }
-  bool start_array(std::size_t n) {
+  bool start_array(std::size_t) {
     open(false);
-    return dom_.start_array(n);
+    return true;
   }
   bool end_array() {
     stack_.pop_back();
-    return dom_.end_array();
+    return true;
   }
   template <class Exception>
   bool parse_error(std::size_t, const std::string& token, const Exception& e) {
@@ -115,10 +116,10 @@ class Sax {
 
  private:
   struct Frame {
+    json* value = nullptr;  // the object or array being filled
     bool object = false;
-    size_t count = 0;  // arrays: elements so far
-    std::string key;   // objects: the current key
-    std::unordered_set<std::string> keys;
+    size_t count = 0;                  // arrays: elements so far
+    const std::string* key = nullptr;  // objects: the current key (in the object's map), none yet
   };
 
   using Kind = JsonInputError::Kind;
@@ -127,17 +128,32 @@ class Sax {
     throw JsonInputError(kind, std::move(path), std::move(why), std::move(detail));
   }
 
-  // Every value (scalar or container) inside an array advances its index.
-  void value() {
-    if (!stack_.empty() && !stack_.back().object) ++stack_.back().count;
+  // Stores a value where the parser is (json_sax_dom_parser::handle_value): the root, the next
+  // element of the open array, or the value of the open object's current key. Every value
+  // inside an array advances its index.
+  template <class Value>
+  json* put(Value&& v) {
+    if (stack_.empty()) {
+      root_ = json(std::forward<Value>(v));
+      return &root_;
+    }
+    Frame& f = stack_.back();
+    if (!f.object) {
+      ++f.count;
+      auto& array = f.value->get_ref<json::array_t&>();
+      array.emplace_back(std::forward<Value>(v));
+      return &array.back();
+    }
+    *element_ = json(std::forward<Value>(v));
+    return element_;
   }
   void open(bool object) {
-    value();
-    if (static_cast<int>(stack_.size()) >= limits_.max_depth)
+    if (static_cast<int>(stack_.size()) >= limits_.max_depth) {
+      if (!stack_.empty() && !stack_.back().object) ++stack_.back().count;  // the path names the refused value
       fail(Kind::Limit, path(), "nested deeper than " + std::to_string(limits_.max_depth) + " levels (the limit)");
-    Frame f;
-    f.object = object;
-    stack_.push_back(std::move(f));
+    }
+    json* v = put(object ? json::value_t::object : json::value_t::array);
+    stack_.push_back(Frame{v, object, 0, nullptr});
   }
   // The path of the value being read; `pending`: its array index has not been counted yet.
   std::string path(bool pending = false) const {
@@ -145,9 +161,9 @@ class Sax {
     for (size_t i = 0; i < stack_.size(); ++i) {
       const Frame& f = stack_[i];
       if (f.object) {
-        if (f.keys.empty()) break;
+        if (!f.key) break;
         if (!p.empty()) p += '.';
-        p += f.key;
+        p += *f.key;
       } else {
         size_t index = f.count + (pending && i + 1 == stack_.size() ? 1 : 0);
         if (index == 0) break;
@@ -167,7 +183,7 @@ class Sax {
       const Frame& f = stack_[i];
       if (f.object) {
         if (!p.empty()) p += '.';
-        p += f.key;
+        p += *f.key;
       } else {
         p += '[' + std::to_string(f.count - 1) + ']';
       }
@@ -175,8 +191,9 @@ class Sax {
     return p;
   }
 
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  json& root_;
   const JsonLimits& limits_;
+  json* element_ = nullptr;  // the value slot of the open object's current key
   std::vector<Frame> stack_;
 };
 

@@ -150,3 +150,22 @@ TEST(BoundedInput, RuntimeStateThatIsNoRegularFileIsRefusedNotWaitedOn) {
       << message;
   std::filesystem::remove_all(root);
 }
+
+// A repeated key is found however many keys its object has and however deep it is, inside
+// arrays too, and its path names where it is.
+TEST(BoundedInput, DuplicateKeysAreFoundInLargeAndNestedObjects) {
+  Ctx ctx;
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  auto [rc, msg] =
+      submit(ctx.get(), R"({"handler":{"sleep":{"seconds":0}},"x":[1,{"a":[)" + many + R"("k17":0}]},{"b":{}}]})");
+  EXPECT_EQ(rc, LIFEHOOK_E_INVALID) << msg;
+  EXPECT_EQ(msg, "x[1].a[0].k17: duplicate key \"k17\" (each key may appear once)");
+  // The same key in sibling and nested objects is no repetition.
+  auto [rc2, msg2] =
+      submit(ctx.get(), R"({"handler":{"sleep":{"seconds":0}},"x":{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}})");
+  EXPECT_EQ(rc2, LIFEHOOK_OK) << msg2;
+  auto [rc3, msg3] = submit(ctx.get(), R"({"handler":{"sleep":{"seconds":0}},"x":{"a":{"a":{"a":1}},"a":2}})");
+  EXPECT_EQ(rc3, LIFEHOOK_E_INVALID);
+  EXPECT_EQ(msg3, "x.a: duplicate key \"a\" (each key may appear once)");
+}
