@@ -1,7 +1,9 @@
 #include "model.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <nlohmann/detail/conversions/to_chars.hpp>
 
 #include "../plugin/common/errors.hpp"
 #include "http_syntax.hpp"
@@ -44,6 +46,14 @@ bool is_port_name(const std::string& s) {
       return false;
   }
   return letter;
+}
+
+// The field `key` of an object, null when absent: what obj.value(key, json()) gives, without
+// copying the value.
+const json& member(const json& obj, const char* key) {
+  static const json null;
+  auto it = obj.find(key);
+  return it == obj.end() ? null : *it;
 }
 
 }  // namespace
@@ -93,8 +103,8 @@ namespace {
 
 int resolve_port(const json& obj, const std::string& path, const std::vector<NamedPort>& ports) {
   const json* v = field(obj, "port");
-  std::string p = path + ".port";
-  if (!v) throw_invalid(p, "is required");
+  auto p = [&] { return path + ".port"; };  // for a refusal only
+  if (!v) throw_invalid(p(), "is required");
   int64_t port = -1;
   if (v->is_number_integer()) {
     port = v->is_number_unsigned() && v->get<uint64_t>() > 65535 ? -1 : v->get<int64_t>();
@@ -102,18 +112,18 @@ int resolve_port(const json& obj, const std::string& path, const std::vector<Nam
     // An IntOrString port given as a string is a port NAME (validation.ValidatePortNumOrName).
     std::string name = v->get<std::string>();
     if (!is_port_name(name))
-      throw_invalid(p, std::string("must be a port number or a port name, ") + kPortNameRule, json_value_text(*v));
+      throw_invalid(p(), std::string("must be a port number or a port name, ") + kPortNameRule, json_value_text(*v));
     bool found = false;
     for (const auto& np : ports)
       if (np.name == name) {
         port = np.container_port;
         found = true;
       }
-    if (!found) throw_invalid(p, "names no port of the target (target.ports / container ports)", json_value_text(*v));
+    if (!found) throw_invalid(p(), "names no port of the target (target.ports / container ports)", json_value_text(*v));
   } else {
-    throw_invalid(p, "must be a number or a port name", json_value_text(*v));
+    throw_invalid(p(), "must be a number or a port name", json_value_text(*v));
   }
-  if (port < 1 || port > 65535) throw_invalid(p, "must be between 1 and 65535", json_value_text(*v));
+  if (port < 1 || port > 65535) throw_invalid(p(), "must be between 1 and 65535", json_value_text(*v));
   return static_cast<int>(port);
 }
 
@@ -211,17 +221,22 @@ HandlerSpec parse_handler(const json& j, const std::string& path, const std::vec
   if (j.is_null()) throw_invalid(path, "is required");
   require_object(j, path);
   static const char* kinds[] = {"exec", "httpGet", "tcpSocket", "sleep", "grpc"};
-  std::vector<std::string> present;
+  const char* present[2] = {};
+  const json* v_ptr = nullptr;
+  size_t found = 0;
   for (const char* k : kinds)
-    if (field(j, k)) present.emplace_back(k);
-  if (present.empty())
+    if (const json* f = field(j, k)) {
+      if (found < 2) present[found] = k;
+      if (found++ == 0) v_ptr = f;
+    }
+  if (found == 0)
     throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep, grpc", json_value_text(j));
-  if (present.size() > 1)
-    throw_invalid(path, "must specify exactly one of exec, httpGet, tcpSocket, sleep, grpc; found " + present[0] +
-                            " and " + present[1]);
-  const std::string& kind = present[0];
-  const json& v = j[kind];
-  std::string p = path + "." + kind;
+  if (found > 1)
+    throw_invalid(path, std::string("must specify exactly one of exec, httpGet, tcpSocket, sleep, grpc; found ") +
+                            present[0] + " and " + present[1]);
+  const std::string_view kind = present[0];
+  const json& v = *v_ptr;
+  std::string p = path + "." + present[0];
   if (kind == "exec") {
     require_object(v, p);
     const json* cmd = field(v, "command");
@@ -269,8 +284,8 @@ Target parse_target(const json& j, const std::string& path) {
   t.pod_ip = get_line(j, "podIP", path);
   if (t.pod_ip.find_first_of(" /\t@?#") != std::string::npos)
     throw_invalid(path + ".podIP", "must be a host name or IP address", json_value_text(j["podIP"]));
-  t.ports = parse_ports(j.value("ports", json()), path + ".ports");
-  t.env = parse_env(j.value("env", json()), path + ".env");
+  t.ports = parse_ports(member(j, "ports"), path + ".ports");
+  t.env = parse_env(member(j, "env"), path + ".env");
   t.working_dir = get_line(j, "workingDir", path);
   if (!t.working_dir.empty() && t.working_dir.front() != '/')  // as the API server requires of a container's
     throw_invalid(path + ".workingDir", "must be an absolute path", json_value_text(j["workingDir"]));
@@ -301,8 +316,8 @@ Request parse_request(std::string_view text) {
   json j = parse_json_text(text, "request");
   require_object(j, "request");
   Request r;
-  r.target = parse_target(j.value("target", json()), "target");
-  r.handler = parse_handler(j.value("handler", json()), "handler", r.target.ports, r.target.env);
+  r.target = parse_target(member(j, "target"), "target");
+  r.handler = parse_handler(member(j, "handler"), "handler", r.target.ports, r.target.env);
   // A network handler needs somewhere to go: its own host or the target's podIP.
   auto require_host = [&](const std::string& host, const char* kind) {
     if (host.empty() && r.target.pod_ip.empty())
@@ -350,6 +365,81 @@ json result_to_json(const Result& r) {
   if (r.truncated) j["truncated"] = *r.truncated;
   j["warnings"] = r.warnings;
   return j;
+}
+
+namespace {
+
+// A string as nlohmann's serializer writes it with ensure_ascii off (dump_escaped): ASCII is
+// written here with the same escapes (\b \t \n \f \r \" \\, other control characters as \u00xx,
+// lowercase); a string with any byte past 0x7f (UTF-8, perhaps invalid and then replaced by
+// U+FFFD) is left to the serializer itself.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const size_t mark = out.size();
+  out += '"';
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+    if (c >= 0x80) {
+      out.resize(mark);
+      out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+      return;
+    }
+    out.append(s, start, i - start);
+    start = i + 1;
+    switch (c) {
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+  }
+  out.append(s, start);
+  out += '"';
+}
+
+void append_int(std::string& out, int v) {
+  char buf[16];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+}  // namespace
+
+std::string result_json_text(const Result& r) {
+  // The keys in the order of result_to_json's std::map; numbers and strings as its dump writes them.
+  std::string out;
+  out.reserve(160 + r.message.size() + (r.output ? r.output->size() : 0));
+  out += "{\"durationMs\":";
+  if (double ms = std::round(r.duration_ms * 1000.0) / 1000.0; std::isfinite(ms)) {
+    char buf[64];
+    out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, ms));
+  } else {
+    out += "null";
+  }
+  if (r.exit_code) out += ",\"exitCode\":", append_int(out, *r.exit_code);
+  if (r.http_status) out += ",\"httpStatus\":", append_int(out, *r.http_status);
+  out += ",\"message\":";
+  append_json_string(out, r.message);
+  out += ",\"outcome\":";
+  append_json_string(out, outcome_name(r.outcome));
+  if (r.output) out += ",\"output\":", append_json_string(out, *r.output);
+  if (r.signal) out += ",\"signal\":", append_int(out, *r.signal);
+  if (r.truncated) out += *r.truncated ? ",\"truncated\":true" : ",\"truncated\":false";
+  out += ",\"warnings\":[";
+  for (size_t i = 0; i < r.warnings.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, r.warnings[i]);
+  }
+  out += "]}";
+  return out;
 }
 
 namespace {

@@ -121,6 +121,9 @@ Target parse_target(const json& j, const std::string& path);
 Request parse_request(std::string_view text);
 
 json result_to_json(const Result& r);
+// result_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace), byte for byte, written
+// without building the document (what lifehook_run and lifehook_submit return).
+std::string result_json_text(const Result& r);
 // A short description for logs and events, e.g. "tcp 127.0.0.1:3306", "exec [sh -c ...]".
 std::string describe(const HandlerSpec& h, const Target& t);
 

@@ -75,7 +75,7 @@ int lifehook_run(lifehook_ctx* ctx, const char* request_json, char** result_json
     LIFEHOOK_REQUIRE_ARG(request_json, "request_json");
     Result r = ctx->impl.run(parse_request(request_json));
     if (result_json) {
-      *result_json = dup_c_string(result_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace));
+      *result_json = dup_c_string(result_json_text(r));
       if (!*result_json) throw std::bad_alloc();
     }
   });
@@ -91,7 +91,7 @@ int lifehook_submit(lifehook_ctx* ctx, const char* request_json, lifehook_done_f
     DoneFn fn;
     if (done)
       fn = [done, user](uint64_t id, const Result& r) {
-        std::string text = result_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace);
+        std::string text = result_json_text(r);
         done(user, id, text.c_str());
       };
     uint64_t id = ctx->impl.submit(req, std::move(fn));

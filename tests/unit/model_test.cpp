@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <random>
+
 #include "plugin/common/errors.hpp"
 
 using namespace lifehook;
@@ -108,4 +111,58 @@ TEST(Model, ResultOmitsFieldsThatDoNotApply) {
   EXPECT_EQ(j["exitCode"], 3);
   EXPECT_EQ(j["signal"], 9);
   EXPECT_EQ(j["truncated"], true);
+}
+
+// lifehook_run's text is result_json_text, written without building the document: byte for byte
+// what result_to_json(r).dump(-1, ' ', false, replace) gives, for strings with every escape,
+// UTF-8 valid and not, and durations of every magnitude.
+TEST(Model, ResultTextIsTheDumpOfTheResultDocument) {
+  std::mt19937_64 rng(20261202);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const std::vector<std::string> pieces = {"ok",
+                                           "connected to 127.0.0.1:80",
+                                           "\"",
+                                           "\\",
+                                           "\n",
+                                           "\r\n",
+                                           "\t",
+                                           "\b",
+                                           "\f",
+                                           std::string(1, '\0'),
+                                           "\x01",
+                                           "\x1f",
+                                           "\x7f",
+                                           " ",
+                                           "/",
+                                           "\xc3\xa9",
+                                           "\xe2\x82\xac",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xc3",
+                                           "\xff",
+                                           "\xe2\x82",
+                                           "\xed\xa0\x80",
+                                           "\xc0\xaf",
+                                           "\x80\x80"};
+  auto text = [&] {
+    std::string s;
+    for (size_t i = pick(6); i > 0; --i) s += pieces[pick(pieces.size())];
+    return s;
+  };
+  const double durations[] = {
+      0,   -0.0, 1.23456,           0.0004,       0.0005,   1e-7,      12345.678, 1e20, 1e21, 1e300, -2.5,
+      100, 1e16, 123456789012.3456, std::nan(""), HUGE_VAL, -HUGE_VAL, 0.1};
+  for (int i = 0; i < 3000; ++i) {
+    Result r;
+    r.outcome = static_cast<Outcome>(pick(5));
+    r.message = text();
+    r.duration_ms =
+        i < 18 ? durations[i] : std::ldexp(static_cast<double>(rng() % 1000000), static_cast<int>(pick(80)) - 40);
+    if (pick(2)) r.exit_code = static_cast<int>(rng());
+    if (pick(2)) r.signal = static_cast<int>(pick(64));
+    if (pick(2)) r.http_status = static_cast<int>(pick(600));
+    if (pick(2)) r.output = text();
+    if (pick(2)) r.truncated = pick(2) == 1;
+    for (size_t w = pick(3); w > 0; --w) r.warnings.push_back(text());
+    ASSERT_EQ(result_json_text(r), result_to_json(r).dump(-1, ' ', false, json::error_handler_t::replace)) << i;
+  }
 }
