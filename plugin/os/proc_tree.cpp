@@ -106,7 +106,10 @@ std::optional<std::vector<ProcEntry>> descendants(int reaper, uint64_t reaper_st
     ProcEntry e = read_process(pid);
     if (!e.pid) continue;
     out.push_back(e);
-    append_children(pid, queue);
+    // A zombie has no children: exit_notify() hands them to their new reaper before the process
+    // becomes one (kernel/exit.c, forget_original_parent). The exec's own leader is a zombie when
+    // its tree is collected at the reap, so this saves reading its task directory on every exec.
+    if (e.state != 'Z') append_children(pid, queue);
   }
   return out;
 }
