@@ -66,8 +66,9 @@ bool events_flag(int dir, std::string_view key) {
 }
 
 // Waits (bounded) for a flag of cgroup.events to become 0/1: the kernel signals changes of that
-// file with POLLPRI.
+// file with POLLPRI. Already there (the usual case): no descriptor is opened.
 void wait_events(int dir, std::string_view key, bool want, std::chrono::milliseconds limit) {
+  if (events_flag(dir, key) == want) return;
   auto deadline = std::chrono::steady_clock::now() + limit;
   int fd = ::openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
   while (events_flag(dir, key) != want) {
@@ -100,7 +101,7 @@ Cgroup::~Cgroup() {
 
 void Cgroup::remove(const std::string& path, UniqueFd dir) {
   // SIGKILL is asynchronous: the members leave the cgroup a moment later.
-  if (events_flag(dir.get(), "populated")) wait_events(dir.get(), "populated", false, std::chrono::milliseconds(500));
+  wait_events(dir.get(), "populated", false, std::chrono::milliseconds(500));
   dir.reset();
   // rmdir may still see EBUSY while the last members finish dying: retry briefly. A cgroup that
   // stays is removed by the next CgroupManager of a later process (remove_stale).
