@@ -26,6 +26,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "../common/errors.hpp"
 #include "../context/context.hpp"
@@ -109,10 +110,14 @@ struct Children {
 using Clock = std::chrono::steady_clock;
 
 // SIGKILL is asynchronous: the members of a killed cgroup leave it a moment later. Calls report
-// once the cgroup is empty (or at `limit`), polling on the strand without blocking it.
-void report_when_empty(Strand strand, std::shared_ptr<Child> child, Cgroup* cg, Clock::time_point limit,
+// once the cgroup is empty (or at `limit`), polling on the strand without blocking it. `cg` is
+// owned by the Child; the poll holds the Child only weakly, so the driver's destructor is what
+// releases it (its pidfd and its cgroup) and nothing queued on the strand outlives the driver
+// holding a descriptor.
+void report_when_empty(Strand strand, std::weak_ptr<Child> child, Cgroup* cg, Clock::time_point limit,
                        std::function<void()> report) {
-  if (!cg || Clock::now() >= limit || !cg->populated()) {
+  auto alive = child.lock();
+  if (!alive || !cg || Clock::now() >= limit || !cg->populated()) {
     report();
     return;
   }
@@ -138,6 +143,12 @@ class ProcessDriver final : public Driver {
       left.swap(children_->by_key);
     }
     for (auto& [key, child] : left) child->kill_tree();
+    // Queued work holds a Child weakly, but a kill or an exit being handled on another loop
+    // thread holds it for a moment: let go of it there first (microseconds; bounded), so the
+    // Child, its pidfd and its cgroup go here, before the pod's destroy returns.
+    auto until = Clock::now() + std::chrono::milliseconds(100);
+    for (auto& [key, child] : left)
+      while (child.use_count() > 1 && Clock::now() < until) std::this_thread::yield();
     std::map<ChildKey, InstanceExtra> extra;
     {
       std::lock_guard<std::mutex> lock(children_->mu);
@@ -220,9 +231,13 @@ class ProcessDriver final : public Driver {
     // Report the start before arming the exit watch so the engine sees start, then exit.
     done(info, {});
     // Armed on the child's strand, like every other use of the Child. The Cgroup is owned by
-    // the Child, which the exit callback keeps alive while it uses the raw pointer.
-    boost::asio::post(strand_, [this_strand = strand_, child, cg, weak = std::weak_ptr<Children>(children_),
-                                sink = on_exit_, name = c.name, instance, output = extra.output] {
+    // the Child, which the exit callback keeps alive while it uses the raw pointer. Queued work
+    // holds the Child weakly: its one owner is `children_` (see report_when_empty).
+    boost::asio::post(strand_, [this_strand = strand_, child_weak = std::weak_ptr<Child>(child), cg,
+                                weak = std::weak_ptr<Children>(children_), sink = on_exit_, name = c.name, instance,
+                                output = extra.output] {
+      auto child = child_weak.lock();
+      if (!child) return;
       child->async_wait([this_strand, child_weak = std::weak_ptr<Child>(child), cg, weak, sink, name, instance,
                          output](const ExitStatus& st) {
         auto children = weak.lock();

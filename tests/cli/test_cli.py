@@ -1106,6 +1106,19 @@ def processes_with(marker):
     return found
 
 
+def sleeps_with(marker):
+    """Pids of `sleep <marker>` processes (argv[0] is sleep: their exec is done)."""
+    found = []
+    for pid in processes_with(marker):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[0] == b"sleep":
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
 class Orphans(CliTestCase):
     """A CLI killed by a signal it cannot handle leaves no container process behind."""
 
@@ -1123,9 +1136,13 @@ class Orphans(CliTestCase):
             w = Watch(path)
             try:
                 self.assertIsNotNone(w.wait_status("Running", 10), w.text() + w.stderr)
+                # Wait for both sleeps to have exec'd: a process in the middle of an execve shows an empty
+                # command line for a moment (its new mm has no arguments yet), so counting the forked
+                # shells before that point can see three and then two.
                 deadline = time.monotonic() + 10
-                while len(processes_with(marker)) < 3 and time.monotonic() < deadline:
+                while len(sleeps_with(marker)) < 2 and time.monotonic() < deadline:
                     time.sleep(0.05)
+                self.assertEqual(len(sleeps_with(marker)), 2, "the container's two sleeps")
                 self.assertEqual(len(processes_with(marker)), 3, "the container's shell and its two sleeps")
                 w.proc.send_signal(sig)
                 w.finish(10)

@@ -2,7 +2,9 @@
 // meant (a restart's removal of the exited instance never reaches the next one), and
 // lifehook_pod_terminate always returns. Each scenario runs many short pods side by side, on one
 // and on two loop threads, so a lost exit shows up as a pod that never gets where it must.
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <future>
@@ -123,6 +125,21 @@ int open_fds() {
   return n - 1;  // the directory stream itself
 }
 
+// "fd -> what it is" for each open descriptor, to name the ones that differ.
+std::string fd_targets() {
+  std::string out;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.' || std::atoi(e->d_name) == dirfd(d)) continue;
+      char buf[512];
+      ssize_t n = readlinkat(dirfd(d), e->d_name, buf, sizeof buf - 1);
+      out += std::string(e->d_name) + " -> " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "\n";
+    }
+    closedir(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 // A restart storm (backoff of 1 ms) neither grows the host's descriptors while it runs nor leaves
@@ -138,6 +155,7 @@ TEST(PodRestartRace, RestartStormLeavesNoDescriptorBehind) {
     ASSERT_EQ(lifehook_pod_terminate(warm.pod, 0), LIFEHOOK_OK);
   }
   int before = open_fds();
+  std::string before_list = fd_targets();
   int peak = before, restarts = 0;
   {
     Pod pod(c.ctx, pod_json("storm", json::array({container("app", "exit 1")})), opts);
@@ -154,6 +172,6 @@ TEST(PodRestartRace, RestartStormLeavesNoDescriptorBehind) {
   std::printf("restart storm: %d restarts in 2 s, host descriptors %d before, peak %d, %d after\n", restarts, before,
               peak, after);
   EXPECT_GE(restarts, 20);
-  EXPECT_EQ(after, before);
+  EXPECT_EQ(after, before) << "before:\n" << before_list << "after:\n" << fd_targets();
   EXPECT_LE(peak, before + 12);  // one instance at a time: its pidfd, cgroup and a few in flight
 }
