@@ -2,9 +2,13 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace ocihook {
 
@@ -47,6 +51,28 @@ std::optional<double> own_hook_timeout(const nlohmann::json& hooks, const std::v
     }
   }
   return exact ? exact : loose;
+}
+
+Clock::time_point process_start_time() {
+  const Clock::time_point now = Clock::now();
+  std::ifstream f("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // Field 22, starttime, in clock ticks since boot; the fields after comm's closing parenthesis.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return now;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 21 && rest >> field; ++i) {
+  }
+  unsigned long long start_ticks = 0;
+  long tick = ::sysconf(_SC_CLK_TCK);
+  timespec boot{};
+  if (!(rest >> start_ticks) || tick <= 0 || ::clock_gettime(CLOCK_BOOTTIME, &boot) != 0) return now;
+  double since_boot = static_cast<double>(boot.tv_sec) + static_cast<double>(boot.tv_nsec) / 1e9;
+  double age = since_boot - static_cast<double>(start_ticks) / static_cast<double>(tick);
+  // Ticks truncate the start down, so the age errs long (the budget ends early, never late).
+  if (age < 0 || age > 60) return now;
+  return now - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(age));
 }
 
 Budget::Budget(Clock::time_point start, std::optional<double> oci_timeout_s) : oci_timeout_s_(oci_timeout_s) {

@@ -19,6 +19,11 @@ using Clock = std::chrono::steady_clock;
 // whose args contain our stage count when no entry matches exactly. nullopt: none configured.
 std::optional<double> own_hook_timeout(const nlohmann::json& hooks, const std::vector<std::string>& argv);
 
+// When this process started (its fork, from /proc/self/stat), on the steady clock: the runtime's
+// timer runs from about then, and before main() a sanitized or loaded build can spend a good
+// part of a short timeout loading. Clock::now() when it cannot be read.
+Clock::time_point process_start_time();
+
 class Budget {
  public:
   // `oci_timeout_s`: the runtime's limit; the budget ends a margin (10%, 0.5..2 s) before it.

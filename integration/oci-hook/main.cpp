@@ -145,7 +145,7 @@ void run_stage(const std::string& stage, const std::vector<std::string>& argv, C
 }
 
 int main_impl(int argc, char** argv) {
-  const Clock::time_point started = Clock::now();
+  const Clock::time_point started = process_start_time();
   if (argc < 2) {
     usage_line("the stage is missing");
     return 2;
