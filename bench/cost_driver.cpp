@@ -10,6 +10,7 @@
 //                               SO_LINGER 1 s + close; a fresh curl_easy_perform
 //   probe-tcp N S, probe-http N S   N standalone probes at 1 Hz (lifehook_probe_start), measured
 //                               over S seconds after one second of warm-up
+// LIFEHOOK_BENCH_OPTIONS, when set, is the context's options JSON (e.g. {"threads": 1}).
 // Prints the operations counted and, per operation, the context switches (getrusage) of this
 // process; the callgrind totals divided by that count are the instructions per operation.
 #include <arpa/inet.h>
@@ -112,7 +113,8 @@ int main(int argc, char** argv) {
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/healthz";
   lifehook_ctx* ctx = nullptr;
   char* err = nullptr;
-  if (mode.rfind("floor", 0) != 0 && lifehook_ctx_new(nullptr, &ctx, &err) != LIFEHOOK_OK) {
+  if (mode.rfind("floor", 0) != 0 &&
+      lifehook_ctx_new(std::getenv("LIFEHOOK_BENCH_OPTIONS"), &ctx, &err) != LIFEHOOK_OK) {
     std::fprintf(stderr, "lifehook_ctx_new: %s\n", err);
     return 1;
   }
