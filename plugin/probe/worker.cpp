@@ -60,7 +60,7 @@ void Worker::stop() {
 
 void Worker::arm(Clock::time_point at) {
   std::weak_ptr<Worker> weak = weak_from_this();
-  alarm_->arm(at, [weak] {
+  alarm_->arm(timing_.coalesce(at), [weak] {
     if (auto self = weak.lock()) self->on_tick();
   });
 }

@@ -19,6 +19,9 @@ class FakeTiming final : public Timing {
   Clock::time_point now() const override { return now_; }
   std::unique_ptr<Alarm> make_alarm() override { return std::make_unique<FakeAlarm>(*this); }
   void post(std::function<void()> fn) override { fn(); }
+  // Attempts start on this grid, as AsioTiming's do on its own (zero: exactly when due).
+  Clock::time_point coalesce(Clock::time_point at) const override { return round_up_to(at, grid); }
+  std::chrono::milliseconds grid{0};
 
   // Moves the clock forward by d, firing every alarm that falls due, in time order, each at its
   // own time.

@@ -2,6 +2,9 @@
 // prober errors, slow probes, stop. Each assertion is exact (no wall clock involved).
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+
 #include "plugin/probe/worker.hpp"
 #include "probe_fake_timing.hpp"
 
@@ -301,4 +304,32 @@ TEST(ProbeWorker, NoInstanceYetWaits) {
   b.timing.advance(3s);
   EXPECT_TRUE(b.prober.starts.empty());
   EXPECT_FALSE(b.results.get("app", ProbeType::Readiness));
+}
+
+// On the loop, attempts due within a grid step of each other share one timer expiry (AsioTiming's
+// coalesce): each probe is started at most a step late, the same step every period, so its own
+// period is kept exactly.
+TEST(ProbeWorker, AttemptsStartOnTheCoalescingGridKeepingTheirPeriod) {
+  Bench b;
+  b.timing.grid = 2ms;
+  b.prober.autorespond = [] { return success(); };
+  b.timing.advance(3ms);  // t0 + 3 ms: off the grid (t0 is on it)
+  b.view.started_at = b.timing.now();
+  auto w = b.make(ProbeType::Readiness, with(R"("periodSeconds":1)").c_str());
+  w->start();
+  b.timing.advance(3500ms);
+  // The first attempt at once; then each 1 s after it, rounded up to the 2 ms grid: +1 ms.
+  EXPECT_EQ(b.start_seconds(), (std::vector<double>{0.003, 1.004, 2.004, 3.004}));
+}
+
+TEST(ProbeWorker, TheLoopsTimingRoundsUpToItsGridNeverEarlier) {
+  boost::asio::io_context io;
+  AsioTiming t(boost::asio::make_strand(io));
+  const auto grid = std::chrono::duration_cast<Clock::duration>(AsioTiming::kCoalesceGrid);
+  Clock::time_point on_grid(grid * 1000);
+  EXPECT_EQ(t.coalesce(on_grid), on_grid);
+  for (auto off : {Clock::duration(1), grid / 2, grid - Clock::duration(1)}) {
+    EXPECT_EQ(t.coalesce(on_grid + off), on_grid + grid);
+    EXPECT_GE(t.coalesce(on_grid + off), on_grid + off);
+  }
 }
