@@ -1091,32 +1091,30 @@ spec:
         self.assertEqual(res.returncode, 2, res.stderr)
 
 
-def processes_with(marker):
-    """Pids whose command line contains `marker`."""
-    found = []
+def commands_with(marker):
+    """{pid: argv} of the processes whose command line contains `marker`."""
+    found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
+                cmdline = f.read()
         except OSError:
-            pass
+            continue
+        if marker.encode() in cmdline:
+            found[int(pid)] = cmdline.split(b"\0")
     return found
+
+
+def processes_with(marker):
+    """Pids whose command line contains `marker`."""
+    return list(commands_with(marker))
 
 
 def sleeps_with(marker):
     """Pids of `sleep <marker>` processes (argv[0] is sleep: their exec is done)."""
-    found = []
-    for pid in processes_with(marker):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if f.read().split(b"\0")[0] == b"sleep":
-                    found.append(pid)
-        except OSError:
-            pass
-    return found
+    return [pid for pid, argv in commands_with(marker).items() if argv[0] == b"sleep"]
 
 
 class Orphans(CliTestCase):

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <memory>
 
 #include "unit/pod_test_util.hpp"
@@ -116,27 +117,27 @@ TEST(PodRestartRace, ExitAtOnceWithPostStartTwoThreads) { exit_at_once_with_post
 
 namespace {
 
-int open_fds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-    closedir(d);
-  }
-  return n - 1;  // the directory stream itself
-}
-
-// "fd -> what it is" for each open descriptor, to name the ones that differ.
-std::string fd_targets() {
-  std::string out;
+// The open descriptors, each with what it is ("anon_inode:[pidfd]", a path, ...), so a
+// difference can be named; the directory stream reading them is not among them.
+std::map<int, std::string> open_fd_table() {
+  std::map<int, std::string> out;
   if (DIR* d = opendir("/proc/self/fd")) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.' || std::atoi(e->d_name) == dirfd(d)) continue;
       char buf[512];
       ssize_t n = readlinkat(dirfd(d), e->d_name, buf, sizeof buf - 1);
-      out += std::string(e->d_name) + " -> " + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "\n";
+      out[std::atoi(e->d_name)] = std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
     }
     closedir(d);
   }
+  return out;
+}
+
+int open_fds() { return static_cast<int>(open_fd_table().size()); }
+
+std::string fd_targets() {
+  std::string out;
+  for (const auto& [fd, what] : open_fd_table()) out += std::to_string(fd) + " -> " + what + "\n";
   return out;
 }
 
